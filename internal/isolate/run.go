@@ -1,0 +1,397 @@
+package isolate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/airlockhq/airlock/internal/step"
+)
+
+// Run executes one step in a fresh instance. Every failure is a *step.Error.
+//
+// The calling goroutine is locked to its OS thread while guest code runs,
+// so that the thread's CPU clock measures the step's CPU time; it is
+// unlocked while the step waits on timers.
+func (e *Engine) Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.Result, error) {
+	if err := lim.Validate(); err != nil {
+		return step.Result{}, err
+	}
+	lim = lim.WithDefaults()
+	input := s.Input
+	if len(input) == 0 {
+		input = json.RawMessage("null")
+	}
+	if len(input) > lim.MaxPayloadBytes {
+		return step.Result{}, &step.Error{Code: step.CodePayloadTooLarge,
+			Message: fmt.Sprintf("input is %d bytes, over the %d-byte payload limit", len(input), lim.MaxPayloadBytes)}
+	}
+	if !json.Valid(input) {
+		return step.Result{}, step.Errorf(step.CodeInvalidConfig, "input is not valid JSON")
+	}
+	filename := s.Filename
+	if filename == "" {
+		filename = "step.js"
+	}
+
+	v := &vm{e: e, lim: lim, logs: opt.Logs, freeze: opt.Timing == TimingFreeze, wallStart: time.Now()}
+	w := newWatchdog(v, lim)
+	defer w.stop()
+	if ctx.Done() != nil {
+		stopCtx := context.AfterFunc(ctx, func() { v.halt(stopCanceled) })
+		defer stopCtx()
+	}
+
+	w.resume()
+	res, err := v.execute(ctx, s.Source, filename, input, w)
+	w.pause()
+	v.usage.CPUTime = w.used()
+	v.usage.WallTime = time.Since(v.wallStart)
+	res.Usage = v.usage
+	return res, err
+}
+
+func (v *vm) execute(ctx context.Context, src, filename string, input []byte, w *watchdog) (step.Result, error) {
+	e := v.e
+	vctx := context.WithValue(ctx, vmKey{}, v)
+	in, err := e.acquire(vctx, int(v.lim.MemoryBytes))
+	if err != nil {
+		return step.Result{}, err
+	}
+	v.instance = in
+	clean := false
+	defer func() {
+		v.usage.PeakMemoryBytes = int64(in.mem.Size())
+		e.release(in, clean)
+	}()
+	if err := v.guest(vctx, src, filename, input, w); err != nil {
+		return step.Result{}, v.classify(err)
+	}
+	clean = v.stopReason.Load() == stopNone
+	if !v.ok {
+		return step.Result{}, v.thrown()
+	}
+	return step.Result{Output: json.RawMessage(v.payload)}, nil
+}
+
+// guest runs the step to completion: evaluation, then the job queue and
+// timers until the driver reports a result.
+func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *watchdog) error {
+	heap := uint64(max(v.lim.MemoryBytes-heapHeadroom, v.lim.MemoryBytes/2))
+	if _, err := v.callName(ctx, "qjs_set_memory_limit", heap); err != nil {
+		return err
+	}
+	code, err := v.writeBytes(ctx, []byte(src))
+	if err != nil {
+		return err
+	}
+	var isModule uint64
+	if IsModule(src) {
+		isModule = 1
+	}
+	inputVal, err := v.newString(ctx, input)
+	if err != nil {
+		return err
+	}
+	if isModule == 0 {
+		// Scripts see their inputs as the global `inputs`.
+		op, err := v.newNumber(ctx, 3)
+		if err != nil {
+			return err
+		}
+		if _, err := v.callFunc(ctx, v.e.driver, op, inputVal); err != nil {
+			return err
+		}
+	}
+	fname, err := v.writeBytes(ctx, []byte(filename))
+	if err != nil {
+		return err
+	}
+	flags := evalGlobal
+	if isModule != 0 {
+		flags = evalModule
+	}
+	val, err := v.callName32(ctx, "qjs_eval", uint64(code), uint64(len(src)), uint64(fname), uint64(flags))
+	if err != nil {
+		return err
+	}
+	if err := v.checkException(ctx, val); err != nil || v.done {
+		return err
+	}
+	var seed [16]byte
+	_, _ = rand.Read(seed[:])
+	seedArr, err := v.newString(ctx, fmt.Appendf(nil, "%d,%d,%d,%d",
+		int32(binary.LittleEndian.Uint32(seed[0:])), int32(binary.LittleEndian.Uint32(seed[4:])),
+		int32(binary.LittleEndian.Uint32(seed[8:])), int32(binary.LittleEndian.Uint32(seed[12:]))))
+	if err != nil {
+		return err
+	}
+	op, err := v.newNumber(ctx, 0)
+	if err != nil {
+		return err
+	}
+	mod, err := v.newNumber(ctx, float64(isModule))
+	if err != nil {
+		return err
+	}
+	r, err := v.callFunc(ctx, v.e.driver, op, val, inputVal, mod, seedArr)
+	if err != nil {
+		return err
+	}
+	if err := v.checkException(ctx, r); err != nil {
+		return err
+	}
+	for {
+		if err := v.drainJobs(ctx); err != nil {
+			return err
+		}
+		if v.done {
+			return nil
+		}
+		t := v.timers.next()
+		if t == nil {
+			return &step.Error{Code: step.CodeBadStep, Message: "the step's result never settled: no timers or pending work remain"}
+		}
+		if d := time.Until(t.deadline); d > 0 {
+			w.pause()
+			err := w.sleep(ctx, d)
+			w.resume()
+			if err != nil {
+				return err
+			}
+		}
+		t = v.timers.pop()
+		op, err := v.newNumber(ctx, 1)
+		if err != nil {
+			return err
+		}
+		id, err := v.newNumber(ctx, float64(t.id))
+		if err != nil {
+			return err
+		}
+		r, err := v.callFunc(ctx, v.e.driver, op, id)
+		if err != nil {
+			return err
+		}
+		if err := v.checkException(ctx, r); err != nil {
+			return err
+		}
+	}
+}
+
+func (v *vm) drainJobs(ctx context.Context) error {
+	for !v.done {
+		r, err := v.callName(ctx, "qjs_execute_pending_job")
+		if err != nil {
+			return err
+		}
+		switch int32(r) {
+		case 0:
+			return nil
+		case -1:
+			exc, err := v.callName32(ctx, "qjs_get_exception")
+			if err != nil {
+				return err
+			}
+			if err := v.report(ctx, exc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkException reports val to the driver if it is an exception.
+func (v *vm) checkException(ctx context.Context, val uint32) error {
+	if exc, err := v.callName(ctx, "qjs_is_exception", uint64(val)); err != nil || exc == 0 {
+		return err
+	}
+	e, err := v.callName32(ctx, "qjs_get_exception")
+	if err != nil {
+		return err
+	}
+	return v.report(ctx, e)
+}
+
+// report hands an exception value to the driver, which describes it.
+func (v *vm) report(ctx context.Context, exc uint32) error {
+	op, err := v.newNumber(ctx, 2)
+	if err != nil {
+		return err
+	}
+	_, err = v.callFunc(ctx, v.e.driver, op, exc)
+	if err == nil && !v.done {
+		v.done, v.ok, v.payload = true, false, []byte(`{"name":"Error","message":"uncaught exception that could not be described"}`)
+	}
+	return err
+}
+
+// classify turns an error from a guest call into a *step.Error.
+func (v *vm) classify(err error) error {
+	switch v.stopReason.Load() {
+	case stopCPU:
+		return &step.Error{Code: step.CodeCPULimit, Message: step.MsgCPULimit}
+	case stopTimeout:
+		return step.Errorf(step.CodeTimeout, "wall-clock timeout of %s exceeded", v.lim.Timeout)
+	case stopCanceled:
+		return &step.Error{Code: step.CodeTimeout, Message: "execution canceled", Err: context.Canceled}
+	case stopHost:
+		var se *step.Error
+		if errors.As(v.hostErr, &se) {
+			return se
+		}
+		return &step.Error{Code: step.CodeInternal, Message: "host call failed", Err: v.hostErr}
+	}
+	var se *step.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	if v.memory.capHit.Load() || errors.Is(err, errOOM) {
+		return step.Errorf(step.CodeMemoryLimit, "memory limit of %d bytes exceeded", v.lim.MemoryBytes)
+	}
+	if strings.Contains(err.Error(), "stack overflow") {
+		return &step.Error{Code: step.CodeStackOverflow, Message: "engine stack exhausted", Err: err}
+	}
+	return &step.Error{Code: step.CodeInternal, Message: "engine trapped", Err: err}
+}
+
+var moduleSyntax = regexp.MustCompile(`(?m)^[ \t]*(export[\s{*]|import[\s{*'"])`)
+
+// IsModule reports whether src is an ES module: it has a line that begins
+// with an import or export declaration. Anything else is a plain script
+// whose completion value is the result. (QuickJS's own JS_DetectModule
+// reports every source as a module.)
+func IsModule(src string) bool { return moduleSyntax.MatchString(src) }
+
+var syntaxPos = regexp.MustCompile(`:(\d+):(\d+)`)
+
+// thrown decodes the driver's error descriptor.
+func (v *vm) thrown() error {
+	var d struct {
+		Name, Message, Stack, Code string
+	}
+	if err := json.Unmarshal(v.payload, &d); err != nil {
+		return &step.Error{Code: step.CodeInternal, Message: "undecodable error from the step", Err: err}
+	}
+	e := &step.Error{Code: step.CodeStepThrew, Name: d.Name, Message: d.Message, Stack: d.Stack}
+	switch {
+	case d.Code != "":
+		e.Code = step.Code(d.Code)
+	case d.Name == "InternalError" && d.Message == "out of memory", v.memory.capHit.Load():
+		e.Code = step.CodeMemoryLimit
+		e.Message = fmt.Sprintf("memory limit of %d bytes exceeded", v.lim.MemoryBytes)
+	case d.Name == "SyntaxError" && !strings.Contains(d.Stack, "\n    at "):
+		// A parse error (a SyntaxError thrown at run time has a call stack).
+		e.Code = step.CodeSyntax
+	}
+	if e.Code == step.CodeSyntax {
+		if m := syntaxPos.FindStringSubmatch(d.Stack); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Column, _ = strconv.Atoi(m[2])
+		}
+	}
+	return e
+}
+
+// watchdog enforces the CPU and wall-clock limits of one execution.
+type watchdog struct {
+	v   *vm
+	lim step.Limits
+
+	mu      sync.Mutex
+	clock   threadClock
+	base    time.Duration // clock reading when the current slice began
+	running bool
+	spent   time.Duration // CPU time of finished slices
+	cpu     *time.Timer
+	wall    *time.Timer
+	stopped atomic.Bool
+}
+
+func newWatchdog(v *vm, lim step.Limits) *watchdog {
+	w := &watchdog{v: v, lim: lim}
+	w.wall = time.AfterFunc(lim.Timeout, func() { v.halt(stopTimeout) })
+	// Thread CPU time cannot grow faster than wall time, so the first check
+	// is due no earlier than the whole budget from now.
+	w.cpu = time.AfterFunc(lim.CPUTime, w.check)
+	return w
+}
+
+// resume starts a CPU slice on the calling goroutine's (now locked) thread.
+func (w *watchdog) resume() {
+	c := lockThread()
+	w.mu.Lock()
+	w.clock, w.base, w.running = c, c.now(), true
+	w.mu.Unlock()
+}
+
+// pause ends the current slice and unlocks the thread.
+func (w *watchdog) pause() {
+	w.mu.Lock()
+	if w.running {
+		w.spent += w.clock.now() - w.base
+		w.running = false
+	}
+	w.mu.Unlock()
+	runtime.UnlockOSThread()
+}
+
+func (w *watchdog) used() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u := w.spent
+	if w.running {
+		u += w.clock.now() - w.base
+	}
+	return u
+}
+
+func (w *watchdog) check() {
+	if w.stopped.Load() {
+		return
+	}
+	u := w.used()
+	if u >= w.lim.CPUTime {
+		w.v.halt(stopCPU)
+		return
+	}
+	w.cpu.Reset(max(w.lim.CPUTime-u, time.Millisecond))
+}
+
+// sleep waits d, or until the execution is stopped.
+func (w *watchdog) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	remaining := w.lim.Timeout - time.Since(w.v.wallStart)
+	if remaining <= 0 {
+		w.v.halt(stopTimeout)
+		return w.v.classify(errors.New("timeout"))
+	}
+	deadline := time.NewTimer(remaining)
+	defer deadline.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-deadline.C:
+		w.v.halt(stopTimeout)
+	case <-ctx.Done():
+		w.v.halt(stopCanceled)
+	}
+	return w.v.classify(errors.New("stopped while waiting"))
+}
+
+func (w *watchdog) stop() {
+	w.stopped.Store(true)
+	w.cpu.Stop()
+	w.wall.Stop()
+}
