@@ -273,6 +273,20 @@ var moduleSyntax = regexp.MustCompile(`(?m)^[ \t]*(export[\s{*]|import[\s{*'"])`
 // reports every source as a module.)
 func IsModule(src string) bool { return moduleSyntax.MatchString(src) }
 
+// userFrames drops the prelude's own frames from a stack trace.
+func userFrames(stack string) string {
+	if !strings.Contains(stack, "(<airlock>:") {
+		return stack
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(stack, "\n") {
+		if !strings.Contains(line, "(<airlock>:") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
 var syntaxPos = regexp.MustCompile(`:(\d+):(\d+)`)
 
 // thrown decodes the driver's error descriptor.
@@ -283,7 +297,7 @@ func (v *vm) thrown() error {
 	if err := json.Unmarshal(v.payload, &d); err != nil {
 		return &step.Error{Code: step.CodeInternal, Message: "undecodable error from the step", Err: err}
 	}
-	e := &step.Error{Code: step.CodeStepThrew, Name: d.Name, Message: d.Message, Stack: d.Stack}
+	e := &step.Error{Code: step.CodeStepThrew, Name: d.Name, Message: d.Message, Stack: userFrames(d.Stack)}
 	switch {
 	case d.Code != "":
 		e.Code = step.Code(d.Code)

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(append([]string{"airlock"}, args...), strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func writeStep(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "step.js")
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunExamples(t *testing.T) {
+	code, out, _ := runCLI(t, "run", "../../examples/hello.js", "--input", `{"name":"ci"}`)
+	if code != 0 || out != "{\"greeting\":\"Hello, ci!\"}\n" {
+		t.Fatalf("hello: exit %d, out %q", code, out)
+	}
+	code, out, _ = runCLI(t, "run", "--input", "@../../examples/orders.json", "../../examples/transform.js")
+	if code != 0 || !strings.Contains(out, `"revenue":350`) {
+		t.Fatalf("transform: exit %d, out %q", code, out)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		args      []string
+		exit      int
+		stderr    string
+	}{
+		{"ok", "1+1", nil, 0, ""},
+		{"step threw", "throw new TypeError('bad')", nil, 1, "ERR_STEP_THREW: TypeError: bad"},
+		{"syntax error names line and column", "let a = 1;\nlet x = ;", nil, 1, "(line 2, column 9)"},
+		{"cpu limit", "while(true){}", []string{"--cpu-time", "100ms"}, 124, "CPU time limit exceeded"},
+		{"wall timeout", "new Promise(r => setTimeout(r, 5000))", []string{"--timeout", "100ms"}, 5, "ERR_SANDBOX_TIMEOUT"},
+		{"memory limit", "let a=[]; while(true) a.push('x'.repeat(1000)+a.length)", []string{"--memory", "16"}, 3, "ERR_SANDBOX_MEMORY_LIMIT"},
+		{"output too large", "'x'.repeat(5000)", []string{"--max-payload", "1024"}, 4, "ERR_SANDBOX_PAYLOAD_TOO_LARGE"},
+		{"input too large", "1", []string{"--max-payload", "1024", "--input", `"` + strings.Repeat("x", 2000) + `"`}, 4, "payload limit"},
+		{"invalid input JSON", "1", []string{"--input", "{bad"}, 2, "not valid JSON"},
+		{"bad flag", "1", []string{"--memory", "lots"}, 2, "invalid value"},
+		{"memory out of range", "1", []string{"--memory", "1"}, 2, "out of range"},
+		{"bad timing", "1", []string{"--timing", "fast"}, 2, "unknown timing"},
+		{"bad mode", "1", []string{"--mode", "turbo"}, 2, "unknown execution mode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, append([]string{"run", writeStep(t, tc.src)}, tc.args...)...)
+			if code != tc.exit || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d (want %d), stderr %q (want %q)", code, tc.exit, stderr, tc.stderr)
+			}
+			if strings.Contains(stderr, "goroutine ") {
+				t.Fatalf("Go stack trace printed: %s", stderr)
+			}
+		})
+	}
+}
+
+func TestRunMissingFile(t *testing.T) {
+	code, _, stderr := runCLI(t, "run", filepath.Join(t.TempDir(), "nope.js"))
+	if code != 2 || !strings.Contains(stderr, "no such file") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestRunJSONReport(t *testing.T) {
+	p := writeStep(t, "export default (x) => { console.log('hi'); throw new RangeError('nope ' + x) }")
+	code, out, _ := runCLI(t, "run", p, "--json", "--input", "7")
+	var r jsonReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not JSON: %q", out)
+	}
+	if code != 1 || r.OK || r.Error == nil || r.Error.Name != "RangeError" || r.Error.Message != "nope 7" ||
+		!strings.Contains(r.Error.Stack, "step.js:1:") || strings.Contains(r.Error.Stack, "<airlock>") || r.Usage.LogBytes != 2 {
+		t.Fatalf("exit %d, report %+v %+v", code, r, r.Error)
+	}
+}
+
+func TestRunLogsGoToStderr(t *testing.T) {
+	p := writeStep(t, "console.log('one'); console.warn('two'); 3")
+	code, out, stderr := runCLI(t, "run", p)
+	if code != 0 || out != "3\n" || stderr != "one\n[warn] two\n" {
+		t.Fatalf("exit %d, out %q, stderr %q", code, out, stderr)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if code, _, _ := runCLI(t, "frobnicate"); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if code, _, _ := runCLI(t); code != 2 {
+		t.Fatalf("no args: exit %d", code)
+	}
+}
