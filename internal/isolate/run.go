@@ -68,10 +68,13 @@ func (v *vm) execute(ctx context.Context, src, filename string, input []byte, w 
 	if err != nil {
 		return step.Result{}, err
 	}
+	v.haltMu.Lock()
 	v.instance = in
+	v.haltMu.Unlock()
 	clean := false
 	defer func() {
 		v.usage.PeakMemoryBytes = int64(in.mem.Size())
+		v.detach()
 		e.release(in, clean)
 	}()
 	if err := v.guest(vctx, src, filename, input, w); err != nil {

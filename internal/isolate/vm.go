@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,12 @@ type vm struct {
 
 	stopReason atomic.Int32
 	hostErr    error
+
+	// haltMu orders halt against detach: once detached (the instance is
+	// about to be released, perhaps to another execution), a late watchdog
+	// or cancellation must not touch the instance's stop flag.
+	haltMu   sync.Mutex
+	detached bool
 }
 
 func newInstance(mod api.Module) *instance {
@@ -75,9 +82,19 @@ func newInstance(mod api.Module) *instance {
 
 // halt asks the guest to stop: it traps at its next loop back-edge.
 func (v *vm) halt(reason int32) {
-	if v.stopReason.CompareAndSwap(stopNone, reason) && v.stop != nil {
+	v.haltMu.Lock()
+	defer v.haltMu.Unlock()
+	if v.stopReason.CompareAndSwap(stopNone, reason) && !v.detached && v.instance != nil && v.stop != nil {
 		v.stop.Set(1)
 	}
+}
+
+// detach ends this execution's hold on its instance: later halts only
+// record their reason.
+func (v *vm) detach() {
+	v.haltMu.Lock()
+	v.detached = true
+	v.haltMu.Unlock()
 }
 
 func (v *vm) fn(name string) api.Function {
