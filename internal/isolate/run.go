@@ -70,6 +70,9 @@ func (v *vm) execute(ctx context.Context, src, filename string, input []byte, w 
 	}
 	v.haltMu.Lock()
 	v.instance = in
+	if v.stopReason.Load() != stopNone { // halted before the instance existed
+		in.stop.Set(1)
+	}
 	v.haltMu.Unlock()
 	clean := false
 	defer func() {
