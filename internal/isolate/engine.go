@@ -24,7 +24,10 @@ import (
 var preludeJS string
 
 const (
-	stopGlobal   = "airlock_stop"
+	// budgetGlobal is the loop budget wasmpatch adds; the guest calls
+	// host_interrupt each time loopBudget loop iterations have run.
+	budgetGlobal = "airlock_budget"
+	loopBudget   = 10000
 	maxStackSize = 512 << 10 // below the 1 MiB wasm shadow stack: recursion throws RangeError
 	// monoBase is the guest's monotonic clock at every execution start (and
 	// when the snapshot was taken), so performance.now() starts at 0.
@@ -82,7 +85,7 @@ func CacheDir() string {
 // NewEngine patches and compiles the engine module, using cacheDir (if not
 // empty) as wazero's compilation cache, and takes the start-up snapshot.
 func NewEngine(ctx context.Context, cacheDir string) (*Engine, error) {
-	patched, _, err := wasmpatch.StopOnFlag(quickjswasi.Wasm, stopGlobal)
+	patched, _, err := wasmpatch.Instrument(quickjswasi.Wasm, budgetGlobal, "env", "host_interrupt")
 	if err != nil {
 		return nil, fmt.Errorf("isolate: patching engine: %w", err)
 	}
@@ -156,14 +159,14 @@ func (e *Engine) acquire(ctx context.Context, size int) (*instance, error) {
 // never grew its memory is reset to the snapshot state and kept: its
 // memory restored page for page (memPool.reset), its one mutable global
 // (__stack_pointer, the only one the engine has, with no instruction able
-// to write its table: see wasmpatch.Inspect) and the stop flag restored.
+// to write its table: see wasmpatch.Inspect) and the loop budget restored.
 // It is then indistinguishable from a new instance. Any other instance is
 // closed and its memory recycled.
 func (e *Engine) release(in *instance, clean bool) {
 	p := e.pool(len(in.memory.region))
 	if clean && int(in.mem.Size()) == e.image.len && !in.memory.capHit.Load() && p.reset(in.memory.region, in.memory.used) == nil {
 		in.sp.Set(e.sp)
-		in.stop.Set(0)
+		in.budget.Set(0) // a new instance's value
 		p.mu.Lock()
 		if len(p.idle) < maxPooledRegions {
 			p.idle = append(p.idle, in)

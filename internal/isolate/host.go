@@ -40,11 +40,18 @@ func defineHost(ctx context.Context, rt wazero.Runtime) error {
 		b.NewFunctionBuilder().WithGoModuleFunction(f, params, results).Export(name)
 	}
 	fn(env, "host_call", hostCall, []api.ValueType{i32, i32, i32, i32, i32}, []api.ValueType{i32})
+	// host_interrupt is QuickJS's interrupt poll and also the tick the
+	// loop-header instrumentation calls every loopBudget iterations (see
+	// wasmpatch): returning 1 makes the guest trap, returning 0 refills the
+	// budget. Either way the call is a Go preemption point.
 	fn(env, "host_interrupt", func(ctx context.Context, _ api.Module, s []uint64) {
-		s[0] = 0
-		if vmOf(ctx).stopReason.Load() != stopNone {
+		v := vmOf(ctx)
+		if v.stopReason.Load() != stopNone {
 			s[0] = 1
+			return
 		}
+		v.budget.Set(loopBudget)
+		s[0] = 0
 	}, nil, []api.ValueType{i32})
 	fn(env, "host_promise_rejection", func(context.Context, api.Module, []uint64) {
 		// Never enabled; the values are freed with the instance.
@@ -198,7 +205,7 @@ func (v *vm) hostOp(ctx context.Context, args []uint32) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if !v.timers.has(int64(id)) {
+		if !v.timers.has(int64(id)) && int64(id) != v.firing {
 			if v.timersCreated >= v.lim.MaxTimers {
 				v.usage.TimersDropped++
 				return 0, nil

@@ -71,7 +71,7 @@ func (v *vm) execute(ctx context.Context, src, filename string, input []byte, w 
 	v.haltMu.Lock()
 	v.instance = in
 	if v.stopReason.Load() != stopNone { // halted before the instance existed
-		in.stop.Set(1)
+		in.budget.Set(0)
 	}
 	v.haltMu.Unlock()
 	clean := false
@@ -105,6 +105,23 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	if IsModule(src) {
 		isModule = 1
 	}
+	// Seed Math.random from the CSPRNG before any of the step's code runs:
+	// top-level code must not see the snapshot's generator state.
+	var seed [16]byte
+	_, _ = rand.Read(seed[:])
+	seedArr, err := v.newString(ctx, fmt.Appendf(nil, "%d,%d,%d,%d",
+		int32(binary.LittleEndian.Uint32(seed[0:])), int32(binary.LittleEndian.Uint32(seed[4:])),
+		int32(binary.LittleEndian.Uint32(seed[8:])), int32(binary.LittleEndian.Uint32(seed[12:]))))
+	if err != nil {
+		return err
+	}
+	seedOp, err := v.newNumber(ctx, 4)
+	if err != nil {
+		return err
+	}
+	if _, err := v.callFunc(ctx, v.e.driver, seedOp, seedArr); err != nil {
+		return err
+	}
 	inputVal, err := v.newString(ctx, input)
 	if err != nil {
 		return err
@@ -134,14 +151,6 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	if err := v.checkException(ctx, val); err != nil || v.done {
 		return err
 	}
-	var seed [16]byte
-	_, _ = rand.Read(seed[:])
-	seedArr, err := v.newString(ctx, fmt.Appendf(nil, "%d,%d,%d,%d",
-		int32(binary.LittleEndian.Uint32(seed[0:])), int32(binary.LittleEndian.Uint32(seed[4:])),
-		int32(binary.LittleEndian.Uint32(seed[8:])), int32(binary.LittleEndian.Uint32(seed[12:]))))
-	if err != nil {
-		return err
-	}
 	op, err := v.newNumber(ctx, 0)
 	if err != nil {
 		return err
@@ -150,7 +159,7 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	if err != nil {
 		return err
 	}
-	r, err := v.callFunc(ctx, v.e.driver, op, val, inputVal, mod, seedArr)
+	r, err := v.callFunc(ctx, v.e.driver, op, val, inputVal, mod)
 	if err != nil {
 		return err
 	}
@@ -185,7 +194,10 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 		if err != nil {
 			return err
 		}
+		// While timer t fires, re-arming it (setInterval) is not a new timer.
+		v.firing = t.id
 		r, err := v.callFunc(ctx, v.e.driver, op, id)
+		v.firing = 0
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ const (
 type instance struct {
 	mod    api.Module
 	mem    api.Memory
-	stop   api.MutableGlobal
+	budget api.MutableGlobal // see wasmpatch: 0 makes the guest tick at its next loop
 	sp     api.MutableGlobal
 	fns    map[string]api.Function
 	memory *mmapMemory // nil for the snapshot-building instance
@@ -58,6 +58,7 @@ type vm struct {
 
 	timers        timerQueue
 	timersCreated int
+	firing        int64 // id of the timer whose callback is running, or 0
 
 	done    bool
 	ok      bool
@@ -75,17 +76,19 @@ type vm struct {
 
 func newInstance(mod api.Module) *instance {
 	in := &instance{mod: mod, mem: mod.Memory(), fns: make(map[string]api.Function, 16)}
-	in.stop, _ = mod.ExportedGlobal(stopGlobal).(api.MutableGlobal)
+	in.budget, _ = mod.ExportedGlobal(budgetGlobal).(api.MutableGlobal)
 	in.sp, _ = mod.ExportedGlobal("__stack_pointer").(api.MutableGlobal)
 	return in
 }
 
-// halt asks the guest to stop: it traps at its next loop back-edge.
+// halt asks the guest to stop: zeroing the loop budget makes it call
+// host_interrupt at its next loop back-edge, which sees the reason and
+// makes it trap.
 func (v *vm) halt(reason int32) {
 	v.haltMu.Lock()
 	defer v.haltMu.Unlock()
-	if v.stopReason.CompareAndSwap(stopNone, reason) && !v.detached && v.instance != nil && v.stop != nil {
-		v.stop.Set(1)
+	if v.stopReason.CompareAndSwap(stopNone, reason) && !v.detached && v.instance != nil && v.budget != nil {
+		v.budget.Set(0)
 	}
 }
 

@@ -1,25 +1,37 @@
 // Package wasmpatch instruments a WebAssembly module so that the host can
-// stop it at any moment, without the guest's cooperation.
+// stop it at any moment, without the guest's cooperation, and so that the
+// guest calls into the host regularly whatever code it runs.
 //
-// StopOnFlag adds one mutable i32 global, exported under a given name, and
-// inserts at the head of every loop in every function body:
+// Instrument adds one mutable i32 global (the loop budget), exported under
+// a given name, and inserts at the head of every loop in every function
+// body a countdown of it; when the budget reaches zero the guest calls an
+// existing function import of type [] -> [i32] (the tick) and traps if the
+// tick returns non-zero:
 //
-//	global.get $stop
-//	if
-//	  unreachable
-//	end
+//	global.get $budget  i32.const 1  i32.sub  global.set $budget
+//	global.get $budget  i32.const 0  i32.le_s
+//	if  call $tick  if unreachable end  end
 //
-// A host that sets the global to a non-zero value (from any goroutine) makes
-// the guest trap at its next loop back-edge. Every unbounded computation in
-// wasm either loops or recurses, recursion is bounded by the stack, and
-// bulk-memory instructions are bounded by the memory size, so the time from
-// setting the flag to the trap is bounded by the longest loop-free path
-// through the code plus one bulk-memory operation: microseconds, whatever
-// native code (a regex backtracker, a sort, JSON.stringify) the guest is in.
+// The host's tick refills the budget, or returns 1 to stop the guest. To
+// stop a guest from another goroutine, the host records why and sets the
+// budget to 0: the guest ticks at its next loop back-edge. (That write can
+// be lost if it races with the guest's own decrement, which then delays the
+// tick by at most one budget's worth of iterations; the reason is checked
+// at every tick.) Every unbounded computation in wasm either loops or
+// recurses, recursion is bounded by the stack, and bulk-memory instructions
+// are bounded by the memory size, so both the time to stop and the time
+// between ticks are bounded whatever native code (a regex backtracker, a
+// sort, JSON.stringify, a string search) the guest is in.
 //
-// The check costs one global load and one predictable branch per loop
-// iteration. The patch only inserts a self-contained block at the start of
-// each loop body, so no branch depth or index of the original module changes.
+// The tick matters for Go hosts beyond stopping: compiled wasm has no Go
+// preemption points, so a long call-free loop would block the Go garbage
+// collector's stop-the-world, and with it every goroutine of the process,
+// including the host's watchdog timers. Each tick is a call into Go, where
+// the goroutine can be preempted.
+//
+// No import is added (that would renumber every function), and the patch
+// only inserts a self-contained block at the start of each loop body, so no
+// branch depth or index of the original module changes.
 //
 // # Limits
 //

@@ -19,19 +19,24 @@ const (
 	kindGlobal = 3
 )
 
-// Stats describes what StopOnFlag changed.
+// Stats describes what Instrument changed.
 type Stats struct {
-	// GlobalIndex is the index of the added stop global.
+	// GlobalIndex is the index of the added budget global.
 	GlobalIndex uint32
+	// TickIndex is the function index of the tick import.
+	TickIndex uint32
 	// Functions is the number of function bodies rewritten.
 	Functions int
 	// Loops is the number of loop headers instrumented.
 	Loops int
 }
 
-// StopOnFlag returns a copy of the module with a stop flag global exported as
-// exportName and a check of it at the head of every loop. See the package doc.
-func StopOnFlag(module []byte, exportName string) ([]byte, Stats, error) {
+// Instrument returns a copy of the module with a loop budget global
+// exported as budgetExport and, at the head of every loop, a countdown of it
+// that calls the imported function tickModule.tickName (type [] -> [i32])
+// whenever it reaches zero, trapping if the tick returns non-zero. See the
+// package doc.
+func Instrument(module []byte, budgetExport, tickModule, tickName string) ([]byte, Stats, error) {
 	var st Stats
 	if len(module) < 8 || !bytes.Equal(module[:8], []byte("\x00asm\x01\x00\x00\x00")) {
 		return nil, st, fmt.Errorf("%w: bad magic or version", ErrMalformed)
@@ -53,15 +58,26 @@ func StopOnFlag(module []byte, exportName string) ([]byte, Stats, error) {
 	}
 
 	var importedGlobals, ownGlobals uint32
-	haveGlobal, haveExport, haveCode := false, false, false
+	haveGlobal, haveExport, haveCode, haveTick := false, false, false, false
+	var types [][]byte
+	var tickType uint32
 	for _, s := range secs {
 		switch s.id {
+		case secType:
+			var err error
+			if types, err = readTypes(s.body); err != nil {
+				return nil, st, err
+			}
 		case secImport:
 			n, err := countImportedGlobals(s.body)
 			if err != nil {
 				return nil, st, err
 			}
 			importedGlobals = n
+			st.TickIndex, tickType, haveTick, err = findFuncImport(s.body, tickModule, tickName)
+			if err != nil {
+				return nil, st, err
+			}
 		case secGlobal:
 			haveGlobal = true
 			sr := &reader{b: s.body}
@@ -78,6 +94,12 @@ func StopOnFlag(module []byte, exportName string) ([]byte, Stats, error) {
 	if !haveGlobal || !haveExport || !haveCode {
 		return nil, st, fmt.Errorf("%w: module needs global, export and code sections", ErrMalformed)
 	}
+	if !haveTick {
+		return nil, st, fmt.Errorf("%w: no function import %s.%s", ErrMalformed, tickModule, tickName)
+	}
+	if int(tickType) >= len(types) || string(types[tickType]) != "\x60\x00\x01\x7f" {
+		return nil, st, fmt.Errorf("%w: import %s.%s is not of type [] -> [i32]", ErrMalformed, tickModule, tickName)
+	}
 	st.GlobalIndex = importedGlobals + ownGlobals
 
 	out := append([]byte(nil), module[:8]...)
@@ -88,12 +110,12 @@ func StopOnFlag(module []byte, exportName string) ([]byte, Stats, error) {
 		case secGlobal:
 			body, err = appendToVec(body, []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}) // (mut i32) (i32.const 0)
 		case secExport:
-			entry := appendName(nil, exportName)
+			entry := appendName(nil, budgetExport)
 			entry = append(entry, kindGlobal)
 			entry = appendU32(entry, st.GlobalIndex)
 			body, err = appendToVec(body, entry)
 		case secCode:
-			body, err = patchCode(body, st.GlobalIndex, &st)
+			body, err = patchCode(body, loopCheck(st.GlobalIndex, st.TickIndex), &st)
 		}
 		if err != nil {
 			return nil, st, err
@@ -103,6 +125,58 @@ func StopOnFlag(module []byte, exportName string) ([]byte, Stats, error) {
 		out = append(out, body...)
 	}
 	return out, st, nil
+}
+
+const secType = 1
+
+// readTypes returns the encoded function types of a type section.
+func readTypes(b []byte) ([][]byte, error) {
+	r := &reader{b: b}
+	n := r.u32()
+	var types [][]byte
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		start := r.off
+		if form := r.byte(); form != 0x60 {
+			r.fail("type form 0x%02x", form)
+		}
+		r.bytes(int(r.u32()))
+		r.bytes(int(r.u32()))
+		types = append(types, r.b[start:r.off])
+	}
+	return types, r.err
+}
+
+// findFuncImport returns the function index and type index of an import.
+func findFuncImport(b []byte, module, name string) (idx, typ uint32, found bool, err error) {
+	r := &reader{b: b}
+	n := r.u32()
+	var funcs uint32
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		m := string(r.bytes(int(r.u32())))
+		f := string(r.bytes(int(r.u32())))
+		switch kind := r.byte(); kind {
+		case 0:
+			t := r.u32()
+			if m == module && f == name && !found {
+				idx, typ, found = funcs, t, true
+			}
+			funcs++
+		case 1:
+			r.byte()
+			r.limits()
+		case 2:
+			r.limits()
+		case 3:
+			r.byte()
+			r.byte()
+		case 4:
+			r.byte()
+			r.u32()
+		default:
+			r.fail("import kind %d", kind)
+		}
+	}
+	return idx, typ, found, r.err
 }
 
 func countImportedGlobals(b []byte) (uint32, error) {
@@ -146,12 +220,29 @@ func appendToVec(body, entry []byte) ([]byte, error) {
 	return append(out, entry...), nil
 }
 
-func patchCode(body []byte, stopGlobal uint32, st *Stats) ([]byte, error) {
+// loopCheck is the code inserted at the head of every loop body:
+//
+//	global.get $budget  i32.const 1  i32.sub  global.set $budget
+//	global.get $budget  i32.const 0  i32.le_s
+//	if
+//	  call $tick
+//	  if  unreachable  end
+//	end
+func loopCheck(budget, tick uint32) []byte {
+	g := appendU32(nil, budget)
+	c := append([]byte{0x23}, g...)
+	c = append(c, 0x41, 0x01, 0x6b, 0x24)
+	c = append(c, g...)
+	c = append(c, 0x23)
+	c = append(c, g...)
+	c = append(c, 0x41, 0x00, 0x4c, 0x04, 0x40, 0x10)
+	c = appendU32(c, tick)
+	return append(c, 0x04, 0x40, 0x00, 0x0b, 0x0b)
+}
+
+func patchCode(body []byte, check []byte, st *Stats) ([]byte, error) {
 	r := &reader{b: body}
 	n := r.u32()
-	check := []byte{0x23}
-	check = appendU32(check, stopGlobal)
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
 	out := appendU32(make([]byte, 0, len(body)+len(body)/8), n)
 	var fn []byte
 	for i := uint32(0); i < n; i++ {

@@ -4,33 +4,51 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 )
 
-// spinModule is (module (global (mut i32) (i32.const 0)) (func (export "spin") (loop (br 0)))).
+// spinModule is
+//
+//	(module (import "env" "tick" (func (result i32)))
+//	  (global (mut i32) (i32.const 0))
+//	  (func (export "spin") (loop (br 0))))
 var spinModule = []byte("\x00asm\x01\x00\x00\x00" +
-	"\x01\x04\x01\x60\x00\x00" + // type: [] -> []
-	"\x03\x02\x01\x00" + // func 0: type 0
+	"\x01\x08\x02\x60\x00\x00\x60\x00\x01\x7f" + // types: [] -> [], [] -> [i32]
+	"\x02\x0c\x01\x03env\x04tick\x00\x01" + // import env.tick: type 1
+	"\x03\x02\x01\x00" + // func 1: type 0
 	"\x06\x06\x01\x7f\x01\x41\x00\x0b" + // global 0
-	"\x07\x08\x01\x04spin\x00\x00" + // export "spin" func 0
+	"\x07\x08\x01\x04spin\x00\x01" + // export "spin" func 1
 	"\x0a\x09\x01\x07\x00\x03\x40\x0c\x00\x0b\x0b") // loop br 0 end end
 
-// TestStopFlagEndsInfiniteLoop: a guest spinning in a loop with no calls out
-// is stopped by the host setting the flag from another goroutine.
-func TestStopFlagEndsInfiniteLoop(t *testing.T) {
-	patched, st, err := StopOnFlag(spinModule, "stop")
+// TestBudgetStopsCallFreeLoop: a guest spinning in a loop with no calls out
+// ticks into the host regularly, and is stopped by the host zeroing the
+// budget from another goroutine and returning 1 from the tick.
+func TestBudgetStopsCallFreeLoop(t *testing.T) {
+	patched, st, err := Instrument(spinModule, "budget", "env", "tick")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Loops != 1 || st.Functions != 1 || st.GlobalIndex != 1 {
-		t.Fatalf("stats = %+v, want 1 loop, 1 function, global 1", st)
+	if st.Loops != 1 || st.Functions != 1 || st.GlobalIndex != 1 || st.TickIndex != 0 {
+		t.Fatalf("stats = %+v, want 1 loop, 1 function, global 1, tick 0", st)
 	}
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	defer r.Close(ctx)
+	var ticks, stop atomic.Int64
+	_, err = r.NewHostModuleBuilder("env").NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
+		ticks.Add(1)
+		s[0] = uint64(stop.Load())
+		m.ExportedGlobal("budget").(api.MutableGlobal).Set(1000)
+	}), nil, []api.ValueType{api.ValueTypeI32}).Export("tick").Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mod, err := r.Instantiate(ctx, patched)
 	if err != nil {
 		t.Fatal(err)
@@ -40,20 +58,24 @@ func TestStopFlagEndsInfiniteLoop(t *testing.T) {
 		_, err := mod.ExportedFunction("spin").Call(ctx)
 		done <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
 	select {
 	case err := <-done:
-		t.Fatalf("spin returned before the flag was set: %v", err)
+		t.Fatalf("spin returned before it was stopped: %v", err)
 	default:
 	}
-	mod.ExportedGlobal("stop").(interface{ Set(uint64) }).Set(1)
+	if ticks.Load() < 2 {
+		t.Fatalf("guest ticked %d times while spinning; want regular ticks", ticks.Load())
+	}
+	stop.Store(1)
+	mod.ExportedGlobal("budget").(api.MutableGlobal).Set(0)
 	select {
 	case err := <-done:
 		if err == nil {
 			t.Fatal("spin returned nil, want an unreachable trap")
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("guest still spinning 10s after the stop flag was set")
+		t.Fatal("guest still spinning 10s after it was stopped")
 	}
 }
 
@@ -64,7 +86,7 @@ func TestQuickJSModulePatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	patched, st, err := StopOnFlag(b, "airlock_stop")
+	patched, st, err := Instrument(b, "airlock_budget", "env", "host_interrupt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,9 +115,11 @@ func TestRejectsMalformed(t *testing.T) {
 		"truncated":       spinModule[:len(spinModule)-3],
 		"no sections":     spinModule[:8],
 		"simd opcode":     []byte(string(spinModule[:len(spinModule)-11]) + "\x0a\x07\x01\x05\x00\xfd\x0c\x0b\x0b"),
+		"tick missing":    []byte(strings.Replace(string(spinModule), "tick", "tock", 1)),
+		"tick wrong type": []byte(strings.Replace(string(spinModule), "\x04tick\x00\x01", "\x04tick\x00\x00", 1)),
 		"section overrun": append(append([]byte(nil), spinModule[:8]...), 0x01, 0x7f),
 	} {
-		if _, _, err := StopOnFlag(in, "stop"); !errors.Is(err, ErrMalformed) {
+		if _, _, err := Instrument(in, "budget", "env", "tick"); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
 		}
 	}
@@ -103,14 +127,14 @@ func TestRejectsMalformed(t *testing.T) {
 
 // FuzzStopOnFlag: arbitrary input never panics, and any accepted input is
 // accepted again after patching (the output is well formed).
-func FuzzStopOnFlag(f *testing.F) {
+func FuzzInstrument(f *testing.F) {
 	f.Add(spinModule)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out, _, err := StopOnFlag(in, "stop")
+		out, _, err := Instrument(in, "budget", "env", "tick")
 		if err != nil {
 			return
 		}
-		if _, _, err := StopOnFlag(out, "stop2"); err != nil {
+		if _, _, err := Instrument(out, "budget2", "env", "tick"); err != nil {
 			t.Fatalf("patched output does not re-parse: %v", err)
 		}
 	})
