@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,10 +42,13 @@ func TestBudgetStopsCallFreeLoop(t *testing.T) {
 	r := wazero.NewRuntime(ctx)
 	defer r.Close(ctx)
 	var ticks, stop atomic.Int64
+	var mu sync.Mutex // orders the host's writes of the budget (the guest's are not Go accesses)
 	_, err = r.NewHostModuleBuilder("env").NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
 		ticks.Add(1)
 		s[0] = uint64(stop.Load())
+		mu.Lock()
 		m.ExportedGlobal("budget").(api.MutableGlobal).Set(1000)
+		mu.Unlock()
 	}), nil, []api.ValueType{api.ValueTypeI32}).Export("tick").Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +72,9 @@ func TestBudgetStopsCallFreeLoop(t *testing.T) {
 		t.Fatalf("guest ticked %d times while spinning; want regular ticks", ticks.Load())
 	}
 	stop.Store(1)
+	mu.Lock()
 	mod.ExportedGlobal("budget").(api.MutableGlobal).Set(0)
+	mu.Unlock()
 	select {
 	case err := <-done:
 		if err == nil {
