@@ -178,13 +178,24 @@ func main() {
 	outPath := flag.String("o", "registry_gen.go", "output file")
 	dir := flag.String("registry", "internal/gen/registry", "directory holding the IANA CSVs")
 	flag.Parse()
-	v4, err := readRegistry(filepath.Join(*dir, "iana-ipv4-special-registry-1.csv"))
+	src, err := generate(*dir)
 	if err != nil {
 		fail(err)
 	}
-	v6, err := readRegistry(filepath.Join(*dir, "iana-ipv6-special-registry-1.csv"))
-	if err != nil {
+	if err := os.WriteFile(*outPath, src, 0o644); err != nil {
 		fail(err)
+	}
+}
+
+// generate returns the gofmt'ed source of registry_gen.go.
+func generate(dir string) ([]byte, error) {
+	v4, err := readRegistry(filepath.Join(dir, "iana-ipv4-special-registry-1.csv"))
+	if err != nil {
+		return nil, err
+	}
+	v6, err := readRegistry(filepath.Join(dir, "iana-ipv6-special-registry-1.csv"))
+	if err != nil {
+		return nil, err
 	}
 	for _, e := range extras {
 		if e.prefix.Addr().Is4() {
@@ -215,11 +226,9 @@ func main() {
 	buf.WriteString("}\n")
 	src, err := format.Source(buf.Bytes())
 	if err != nil {
-		fail(fmt.Errorf("gofmt: %w\n%s", err, buf.Bytes()))
+		return nil, fmt.Errorf("gofmt: %w\n%s", err, buf.Bytes())
 	}
-	if err := os.WriteFile(*outPath, src, 0o644); err != nil {
-		fail(err)
-	}
+	return src, nil
 }
 
 func fail(err error) {
