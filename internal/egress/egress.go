@@ -218,7 +218,10 @@ func (p *Proxy) Serve(ln net.Listener) error {
 // ctx.Err() if ctx ended before everything finished (connections were then
 // closed forcibly).
 func (p *Proxy) Shutdown(ctx context.Context) error {
+	// Set under mu so that no tunnel registers (wg.Add) once Wait may run.
+	p.mu.Lock()
 	p.closing.Store(true)
+	p.mu.Unlock()
 	err := p.srv.Shutdown(ctx)
 	if err != nil {
 		_ = p.srv.Close()

@@ -483,3 +483,38 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleTunnelIsClosed: a tunnel that carries nothing is closed after
+// IdleTimeout (a slowloris holding tunnel slots forever).
+func TestIdleTunnelIsClosed(t *testing.T) {
+	h := start(t, func(c *egress.Config) { c.IdleTimeout = 200 * time.Millisecond })
+	resp, c, br := connect(t, h.dial, h.echo.Addr().String())
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// Safety net only: the tunnel must close long before this.
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("read on idle tunnel: %v, want EOF", err)
+	}
+}
+
+// TestActiveTunnelOutlivesIdleTimeout: traffic in one direction keeps the
+// tunnel open across several idle periods.
+func TestActiveTunnelOutlivesIdleTimeout(t *testing.T) {
+	h := start(t, func(c *egress.Config) { c.IdleTimeout = 400 * time.Millisecond })
+	resp, c, br := connect(t, h.dial, h.echo.Addr().String())
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	buf := make([]byte, 1)
+	for i := range 24 { // ~1.2 s, three idle periods
+		if _, err := c.Write([]byte{byte(i)}); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		if _, err := io.ReadFull(br, buf); err != nil || buf[0] != byte(i) {
+			t.Fatalf("echo %d: %v %v", i, buf, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
