@@ -15,11 +15,11 @@ var addrSeeds = []string{
 	"0x", "00", "1e1", "", ".", "1.2.3.4.", "[fe80::1%25eth0]", "::ffff:1.2.3.4%x",
 }
 
-// FuzzParseHostAgreesWithNetip: wherever net/netip accepts an address,
+// FuzzHostSpellingParserDifferential: wherever net/netip accepts an address,
 // ParseHost must read the same address (no parser differential an attacker
 // could use to make the guard check one address and the dialer use
 // another), and every address ParseHost returns is well formed.
-func FuzzParseHostAgreesWithNetip(f *testing.F) {
+func FuzzHostSpellingParserDifferential(f *testing.F) {
 	for _, s := range addrSeeds {
 		f.Add(s)
 	}
@@ -42,12 +42,12 @@ func FuzzParseHostAgreesWithNetip(f *testing.F) {
 	})
 }
 
-// FuzzClassifyDeniesWhatNetipCallsNonGlobal: differential against net/netip's
+// FuzzNonGlobalAddressBypass: differential against net/netip's
 // own predicates. Anything netip considers loopback, private, link-local,
 // multicast, unspecified or not global unicast is denied; an IPv4-mapped
 // address is classified exactly as its IPv4 address; allowed addresses are
 // global unicast by netip's definition.
-func FuzzClassifyDeniesWhatNetipCallsNonGlobal(f *testing.F) {
+func FuzzNonGlobalAddressBypass(f *testing.F) {
 	for _, s := range addrSeeds {
 		if a, err := netip.ParseAddr(s); err == nil {
 			f.Add(a.AsSlice())
@@ -78,10 +78,10 @@ func FuzzClassifyDeniesWhatNetipCallsNonGlobal(f *testing.F) {
 	})
 }
 
-// FuzzAllowListAgreesWithNetip: an allow-list entry netip parses as a
+// FuzzAllowListParserDifferential: an allow-list entry netip parses as a
 // canonical prefix or a zone-free, unmapped address is accepted and means
 // exactly that; everything ParseAllowList accepts is a valid prefix.
-func FuzzAllowListAgreesWithNetip(f *testing.F) {
+func FuzzAllowListParserDifferential(f *testing.F) {
 	for _, s := range []string{"10.0.0.0/8", "10.0.0.1", "fd00::/8", "::1", "10.1.2.3/8", "1.2.3.4/33", "a,b", "  ", "::ffff:1.2.3.4", "fe80::1%x", "0.0.0.0/0", "::/0"} {
 		f.Add(s)
 	}

@@ -180,6 +180,7 @@ func New(cfg Config) (*Proxy, error) {
 			pr.Out.Header.Add("Via", p.via)
 		},
 		ErrorHandler: p.forwardError,
+		BufferPool:   bufferPool{},
 		ErrorLog:     slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	p.srv = &http.Server{
@@ -247,3 +248,12 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 
 // MetricsHandler serves the proxy's Prometheus metrics.
 func (p *Proxy) MetricsHandler() http.Handler { return p.metrics.handler() }
+
+// bufferPool recycles the 32 KiB copy buffers ReverseProxy would otherwise
+// allocate per response.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }

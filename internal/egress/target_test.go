@@ -17,11 +17,11 @@ var targetSeeds = []string{
 	"2130706433:80", "example.com:00443",
 }
 
-// FuzzParseConnectTarget: CONNECT request-target parsing never panics,
+// FuzzConnectTargetSmuggling: CONNECT request-target parsing never panics,
 // accepts only host:port with a port in 1..65535, and what it accepts
 // round-trips through net.JoinHostPort (no smuggled user info, path,
 // whitespace or second target).
-func FuzzParseConnectTarget(f *testing.F) {
+func FuzzConnectTargetSmuggling(f *testing.F) {
 	for _, s := range targetSeeds {
 		f.Add(s)
 	}
