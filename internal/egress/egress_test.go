@@ -518,3 +518,50 @@ func TestActiveTunnelOutlivesIdleTimeout(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestUpstreamProxyAfterDecision chains two proxies: the first decides and
+// forwards allowed traffic (HTTP and CONNECT) to the second; denied
+// targets never reach the upstream.
+func TestUpstreamProxyAfterDecision(t *testing.T) {
+	up := start(t, nil)
+	upURL, _ := url.Parse("http://" + up.addr)
+	h := start(t, func(c *egress.Config) { c.Upstream = upURL })
+	resp, err := h.client().Get(h.web.URL + "/via-upstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "hello /via-upstream " {
+		t.Fatalf("%d %q", resp.StatusCode, b)
+	}
+	resp, err = h.client().Get("http://10.0.0.1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("private via upstream: %d", resp.StatusCode)
+	}
+	cresp, c, br := connect(t, h.dial, h.echo.Addr().String())
+	if cresp.StatusCode != 200 {
+		t.Fatalf("CONNECT via upstream: %d", cresp.StatusCode)
+	}
+	fmt.Fprint(c, "pong")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "pong" {
+		t.Fatalf("%q %v", buf, err)
+	}
+	c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = h.proxy.Shutdown(ctx)
+	_ = up.proxy.Shutdown(ctx)
+	var hosts []string
+	for _, l := range up.logs.lines(t) {
+		hosts = append(hosts, fmt.Sprint(l["kind"], " ", l["host"], " ", l["decision"]))
+	}
+	if len(hosts) != 2 || hosts[0] != "http 127.0.0.1 allow" || hosts[1] != "connect 127.0.0.1 allow" {
+		t.Fatalf("upstream saw %q", hosts)
+	}
+}
