@@ -565,3 +565,36 @@ func TestUpstreamProxyAfterDecision(t *testing.T) {
 		t.Fatalf("upstream saw %q", hosts)
 	}
 }
+
+// TestProxyLoopThroughUpstreamIsRefused: a proxy configured (by mistake or
+// by an attacker-influenced config) as its own upstream recognizes its Via
+// token instead of recursing until it runs out of connections.
+func TestProxyLoopThroughUpstreamIsRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ := url.Parse("http://" + ln.Addr().String())
+	pol, _ := netguard.New(netguard.WithAllowList("127.0.0.1"))
+	p, err := egress.New(egress.Config{Policy: pol, Upstream: self})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.Serve(ln) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Shutdown(ctx)
+	}()
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer web.Close()
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(self)}}
+	resp, err := c.Get(web.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.Header.Get(egress.HeaderError) != "proxy_loop" {
+		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get(egress.HeaderError))
+	}
+}
