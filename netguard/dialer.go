@@ -44,7 +44,8 @@ type Dialer struct {
 // Resolve decides host (a name or an address literal in any spelling) and,
 // for a name, every address it resolves to. It returns the addresses to
 // dial, IPv4-mapped results unmapped, and the overall decision: the first
-// Deny if any, else the first WouldDeny, else Allow.
+// Deny if any, else the first WouldDeny, else Allow (with ReasonAllowList if
+// any address needed the allow-list).
 //
 // # Errors
 //
@@ -92,6 +93,8 @@ func (d *Dialer) Resolve(ctx context.Context, host string) ([]netip.Addr, Decisi
 			blocked = &BlockedError{Host: host, IP: a, Reason: dec.Reason}
 		case dec.Verdict == WouldDeny && overall.Verdict == Allow:
 			overall = dec
+		case dec.Reason == ReasonAllowList && overall.Verdict == Allow:
+			overall = dec // allowed only thanks to the allow-list: say so
 		}
 	}
 	return addrs, overall, blocked

@@ -284,3 +284,16 @@ func TestUnrestrictedReportsAndConnects(t *testing.T) {
 		t.Fatalf("events %q", events)
 	}
 }
+
+func TestResolveSaysWhenTheAllowListWasNeeded(t *testing.T) {
+	z := dnstest.Start(t)
+	z.Set("internal.test", "93.184.215.14", "10.1.2.3")
+	p, err := netguard.New(netguard.WithAllowList("10.1.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, d, err := (&netguard.Dialer{Policy: p, Resolver: z.Resolver()}).Resolve(context.Background(), "internal.test")
+	if err != nil || len(addrs) != 2 || d != (netguard.Decision{Verdict: netguard.Allow, Reason: netguard.ReasonAllowList}) {
+		t.Fatalf("%v %+v %v", addrs, d, err)
+	}
+}
