@@ -27,7 +27,7 @@ func newMetrics() *metrics {
 		}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "airlock_egress_bytes_total",
-			Help: "Bytes relayed, by direction: up (client to target) and down (target to client).",
+			Help: "Bytes relayed, by direction: up (client to target) and down (target to client); counted when each request or tunnel ends.",
 		}, []string{"direction"}),
 	}
 	m.reg.MustRegister(m.decisions, m.tunnels, m.bytes)
