@@ -598,3 +598,72 @@ func TestProxyLoopThroughUpstreamIsRefused(t *testing.T) {
 		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get(egress.HeaderError))
 	}
 }
+
+// TestHammerTunnelLimit: many concurrent CONNECTs and forward requests
+// against a small tunnel limit. Every CONNECT is either relayed correctly
+// or refused with 503, every request gets one log line, and no tunnel
+// outlives Shutdown.
+func TestHammerTunnelLimit(t *testing.T) {
+	const limit, workers = 4, 32
+	h := start(t, func(c *egress.Config) { c.MaxTunnels = limit })
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", h.addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			target := h.echo.Addr().String()
+			fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			codes[resp.StatusCode]++
+			mu.Unlock()
+			if resp.StatusCode == 200 {
+				msg := fmt.Sprintf("worker %d", i)
+				fmt.Fprint(c, msg)
+				buf := make([]byte, len(msg))
+				if _, err := io.ReadFull(br, buf); err != nil || string(buf) != msg {
+					t.Errorf("echo %q %v", buf, err)
+				}
+			}
+			r, err := h.client().Get(h.web.URL + "/w")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r.Body.Close()
+			if r.StatusCode != 200 {
+				t.Errorf("GET: %d", r.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[200] < 1 || codes[200]+codes[503] != workers {
+		t.Fatalf("status counts %v", codes)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.proxy.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.proxy.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), "airlock_egress_tunnels_active 0") {
+		t.Fatalf("tunnels leaked:\n%s", rec.Body.String())
+	}
+	if got := len(h.logs.lines(t)); got != 2*workers {
+		t.Fatalf("%d log lines, want one per decision (%d)", got, 2*workers)
+	}
+}
