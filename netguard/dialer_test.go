@@ -297,3 +297,15 @@ func TestResolveSaysWhenTheAllowListWasNeeded(t *testing.T) {
 		t.Fatalf("%v %+v %v", addrs, d, err)
 	}
 }
+
+func TestMaxRedirectsZeroReturnsTheRedirect(t *testing.T) {
+	c := netguard.NewHTTPClient(loopbackPolicy(t), netguard.WithMaxRedirects(0))
+	resp, err := c.Get(redirector(t, "http://169.254.169.254/").URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
