@@ -50,7 +50,7 @@ func defineHost(ctx context.Context, rt wazero.Runtime) error {
 			s[0] = 1
 			return
 		}
-		v.budget.Set(loopBudget)
+		v.refill()
 		s[0] = 0
 	}, nil, []api.ValueType{i32})
 	fn(env, "host_promise_rejection", func(context.Context, api.Module, []uint64) {

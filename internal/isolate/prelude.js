@@ -126,10 +126,14 @@
     finished = true;
     host(OP_DONE, 1, s === undefined ? "null" : s);
   }
-  function start(value, input, isModule, seedText) {
+  // Called before the step's source is evaluated, so that top-level code
+  // already draws from this execution's seed.
+  function seed(seedText) {
     const seed = seedText.split(",");
     s0 = seed[0] | 0; s1 = seed[1] | 0; s2 = seed[2] | 0; s3 = seed[3] | 0;
     if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
+  }
+  function start(value, input, isModule) {
     const inputs = JSONparse(input);
     let p;
     if (isModule) {
@@ -155,12 +159,13 @@
     try { apply(t.fn, undefined, t.args); } catch (e) { fail(e); }
   }
   // The driver: the host's only way in.
-  return function driver(op, a, b, c, d) {
+  return function driver(op, a, b, c) {
     switch (op) {
-      case 0: return start(a, b, c, d);
+      case 0: return start(a, b, c);
       case 1: return fire(a);
       case 2: return fail(a);
       case 3: g.inputs = JSONparse(a); return;
+      case 4: return seed(a);
     }
   };
 })

@@ -84,8 +84,25 @@ func (v *vm) execute(ctx context.Context, src, filename string, input []byte, w 
 		return step.Result{}, v.classify(err)
 	}
 	clean = v.stopReason.Load() == stopNone
+	if !v.ok && !clean {
+		// Stopped, and QuickJS's own interrupt poll saw it before a loop
+		// tick did: its uncatchable "interrupted" error ended the step,
+		// which reported it as thrown. The stop is the cause.
+		return step.Result{}, v.classify(errors.New("interrupted"))
+	}
 	if !v.ok {
-		return step.Result{}, v.thrown()
+		err := v.thrown()
+		// When QuickJS cannot even allocate the error for an out-of-memory
+		// condition it throws null, and some paths an internal
+		// "uninitialized" value; or the driver cannot allocate the error's
+		// description. With the heap nearly full, that is the memory limit,
+		// not the step.
+		if se := (*step.Error)(nil); errors.As(err, &se) && se.Code == step.CodeStepThrew &&
+			(se.Name == "" && (se.Message == "Uncaught null" || se.Message == "Uncaught [uninitialized]") ||
+				se.Message == "uncaught exception that could not be described") && v.heapExhausted(vctx) {
+			return step.Result{}, step.Errorf(step.CodeMemoryLimit, "memory limit of %d bytes exceeded", v.lim.MemoryBytes)
+		}
+		return step.Result{}, err
 	}
 	return step.Result{Output: json.RawMessage(v.payload)}, nil
 }
@@ -178,6 +195,10 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 			return &step.Error{Code: step.CodeBadStep, Message: "the step's result never settled: no timers or pending work remain"}
 		}
 		if d := time.Until(t.deadline); d > 0 {
+			// Drop the cached engine functions while waiting: each holds
+			// wazero's call stack for it (hundreds of KiB in all), which an
+			// idle step need not keep. They are looked up again on waking.
+			clear(v.fns)
 			w.pause()
 			err := w.sleep(ctx, d)
 			w.resume()
@@ -202,6 +223,11 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 			return err
 		}
 		if err := v.checkException(ctx, r); err != nil {
+			return err
+		}
+		// Free this firing's handles: a long-running interval must not grow
+		// the heap.
+		if err := v.free(ctx, op, id, r); err != nil {
 			return err
 		}
 	}
@@ -283,13 +309,31 @@ func (v *vm) classify(err error) error {
 	return &step.Error{Code: step.CodeInternal, Message: "engine trapped", Err: err}
 }
 
-var moduleSyntax = regexp.MustCompile(`(?m)^[ \t]*(export[\s{*]|import[\s{*'"])`)
-
 // IsModule reports whether src is an ES module: it has a line that begins
-// with an import or export declaration. Anything else is a plain script
-// whose completion value is the result. (QuickJS's own JS_DetectModule
-// reports every source as a module.)
-func IsModule(src string) bool { return moduleSyntax.MatchString(src) }
+// (after spaces and tabs) with an import or export declaration, that is
+// `export` followed by white space, `{` or `*`, or `import` followed by
+// white space, `{`, `*` or a quote. Anything else is a plain script whose
+// completion value is the result. (QuickJS's own JS_DetectModule reports
+// every source as a module.) A hand-written scan: the equivalent multi-line
+// regexp cost a tenth of a typical step's run time.
+func IsModule(src string) bool {
+	for line := range strings.Lines(src) {
+		line = strings.TrimLeft(line, " \t")
+		var follow string
+		switch {
+		case strings.HasPrefix(line, "export"):
+			follow = " \t\n\f\r{*"
+		case strings.HasPrefix(line, "import"):
+			follow = " \t\n\f\r{*'\""
+		default:
+			continue
+		}
+		if len(line) > 6 && strings.IndexByte(follow, line[6]) >= 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // userFrames drops the prelude's own frames from a stack trace.
 func userFrames(stack string) string {

@@ -92,6 +92,16 @@ func (v *vm) halt(reason int32) {
 	}
 }
 
+// refill gives the guest a new loop budget. It is called from the guest's
+// own tick; halt may write the budget from another goroutine, so every
+// Go-side write takes haltMu (the guest's own accesses are compiled code,
+// and a racing decrement can only delay a stop by one budget).
+func (v *vm) refill() {
+	v.haltMu.Lock()
+	v.budget.Set(loopBudget)
+	v.haltMu.Unlock()
+}
+
 // detach ends this execution's hold on its instance: later halts only
 // record their reason.
 func (v *vm) detach() {
@@ -203,14 +213,47 @@ func (v *vm) str(ctx context.Context, val uint32, max int) (int, []byte, error) 
 		return 0, nil, errOOM
 	}
 	n, _ := v.mem.ReadUint32Le(plen)
-	if int(n) > max {
-		return int(n), nil, nil
+	var b []byte
+	if int(n) <= max {
+		var ok bool
+		if b, ok = v.mem.Read(p, n); !ok {
+			return 0, nil, errors.New("string out of guest memory bounds")
+		}
+		b = append([]byte(nil), b...)
 	}
-	b, ok := v.mem.Read(p, n)
-	if !ok {
-		return 0, nil, errors.New("string out of guest memory bounds")
+	// The C string is the guest's copy: free it, or every console call
+	// leaks its text into the step's heap.
+	if _, err := v.callName(ctx, "qjs_free_cstring", uint64(p)); err != nil {
+		return 0, nil, err
 	}
-	return int(n), append([]byte(nil), b...), nil
+	return int(n), b, nil
+}
+
+// free releases handles the host created (newNumber, newString, results
+// of callFunc).
+func (v *vm) free(ctx context.Context, handles ...uint32) error {
+	for _, h := range handles {
+		if _, err := v.callName(ctx, "qjs_free_value", uint64(h)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heapExhausted reports whether QuickJS's heap is nearly full: within 1/16
+// of its allocation limit (at least 1 MiB). A failed allocation may have been
+// large, and what the failing operation held is freed before this is asked.
+func (v *vm) heapExhausted(ctx context.Context) bool {
+	buf, err := v.malloc(ctx, 26*8) // JSMemoryUsage: 26 int64 fields
+	if err != nil {
+		return errors.Is(err, errOOM)
+	}
+	if _, err := v.callName(ctx, "qjs_compute_memory_usage", uint64(buf)); err != nil {
+		return false
+	}
+	size, _ := v.mem.ReadUint64Le(buf)
+	limit, _ := v.mem.ReadUint64Le(buf + 8)
+	return limit > 0 && size+max(limit/16, 1<<20) >= limit
 }
 
 // Virtual clocks.
