@@ -35,6 +35,8 @@ const (
 	// heapHeadroom is kept between QuickJS's allocator limit and the linear
 	// memory cap for the shadow stack, static data and malloc overhead.
 	heapHeadroom = 2 << 20
+	// heapReserve is the free heap the snapshot starts with (see takeSnapshot).
+	heapReserve = 4 << 20
 )
 
 // Engine holds the compiled engine and the snapshot every execution starts
@@ -243,6 +245,20 @@ func (e *Engine) takeSnapshot(ctx context.Context) error {
 	}
 	if _, err := v.callName(ctx, "qjs_run_gc"); err != nil {
 		return err
+	}
+	// Grow dlmalloc's heap by heapReserve and give it back: the snapshot
+	// then holds that much free heap, so a typical step allocates without
+	// growing the linear memory, and its instance can be reset and reused
+	// instead of discarded (a grown memory cannot shrink). Pages the step
+	// never touches stay untouched: they cost nothing to restore.
+	if heapReserve > 0 {
+		p, err := v.malloc(ctx, heapReserve)
+		if err != nil {
+			return err
+		}
+		if _, err := v.callName(ctx, "wasm_free", uint64(p)); err != nil {
+			return err
+		}
 	}
 	b, _ := v.mem.Read(0, v.mem.Size())
 	e.image, err = newSnapshotImage(append([]byte(nil), b...))

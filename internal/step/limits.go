@@ -9,7 +9,7 @@ import (
 // default, never "unlimited".
 type Limits struct {
 	// MemoryBytes caps the step's memory. Zero value: DefaultMemoryBytes.
-	// Range: 4 MiB to 4 GiB.
+	// Range: 8 MiB (the engine's baseline plus its reserved free heap fit) to 4 GiB.
 	MemoryBytes int64
 	// CPUTime caps the CPU time the step may use. Zero value:
 	// DefaultCPUTime. Exceeding it is CodeCPULimit (exit code 124).
@@ -31,7 +31,7 @@ type Limits struct {
 // Defaults and bounds.
 const (
 	DefaultMemoryBytes  = 128 << 20
-	MinMemoryBytes      = 4 << 20
+	MinMemoryBytes      = 8 << 20
 	MaxMemoryBytes      = 4 << 30
 	DefaultCPUTime      = 10 * time.Second
 	DefaultTimeout      = 30 * time.Second
