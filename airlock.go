@@ -29,6 +29,9 @@ type (
 	Code = step.Code
 	// Mode is an execution mode (AP_EXECUTION_MODE).
 	Mode = step.Mode
+	// Capability is a host service a step may call only if granted with
+	// WithCapability; see isolate.Capability.
+	Capability = isolate.Capability
 )
 
 // Sentinels for errors.Is: each matches any *Error with its code.
@@ -61,6 +64,7 @@ type options struct {
 	limits step.Limits
 	logs   step.LogSink
 	timing isolate.Timing
+	caps   map[string]isolate.Capability
 }
 
 // Option configures a Runtime.
@@ -92,6 +96,22 @@ func WithTiming(mode string) Option {
 	}
 }
 
+// WithCapability grants every step the host service c under name: the
+// step reaches it with `await airlock.call(name, method, args)`. Nothing is
+// granted by default, and without a grant the step has no airlock global.
+func WithCapability(name string, c Capability) Option {
+	return func(o *options) error {
+		if name == "" || c == nil {
+			return step.Errorf(step.CodeInvalidConfig, "capability needs a name and an implementation")
+		}
+		if o.caps == nil {
+			o.caps = make(map[string]isolate.Capability)
+		}
+		o.caps[name] = c
+		return nil
+	}
+}
+
 // New returns a Runtime running steps in the wasm isolate
 // (SANDBOX_CODE_ONLY). The engine is compiled once per process.
 //
@@ -117,5 +137,5 @@ func New(opts ...Option) (*Runtime, error) {
 // Run executes s in a fresh isolate and returns its output. See the package
 // documentation for the errors it returns.
 func (r *Runtime) Run(ctx context.Context, s Step) (Result, error) {
-	return r.eng.Run(ctx, s, r.opts.limits, isolate.Options{Logs: r.opts.logs, Timing: r.opts.timing})
+	return r.eng.Run(ctx, s, r.opts.limits, isolate.Options{Logs: r.opts.logs, Timing: r.opts.timing, Capabilities: r.opts.caps})
 }

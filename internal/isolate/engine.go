@@ -273,6 +273,9 @@ type Options struct {
 	// Timing selects clock hardening: TimingFreeze (the zero value) or
 	// TimingOff.
 	Timing Timing
+	// Capabilities are the host services the step may call, by name. Nil
+	// grants nothing; the guest then has no airlock global at all.
+	Capabilities map[string]Capability
 }
 
 // Timing is the clock hardening mode.

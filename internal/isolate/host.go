@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -25,6 +26,7 @@ const (
 	opTimer = 2
 	opClear = 3
 	opDone  = 4
+	opCap   = 5
 )
 
 // maxErrorDescriptor bounds the error JSON the guest reports.
@@ -221,6 +223,21 @@ func (v *vm) hostOp(ctx context.Context, args []uint32) (float64, error) {
 		}
 		v.timers.remove(int64(id))
 		return 1, nil
+	case opCap:
+		id, err := v.num(ctx, arg(1))
+		if err != nil {
+			return 0, err
+		}
+		_, target, err := v.str(ctx, arg(2), 4096)
+		if err != nil {
+			return 0, err
+		}
+		_, args, err := v.str(ctx, arg(3), v.lim.MaxPayloadBytes)
+		if err != nil {
+			return 0, err
+		}
+		name, method, _ := strings.Cut(string(target), "\n")
+		return float64(v.startCap(v.capCtx, id, name, method, args)), nil
 	case opDone:
 		ok, err := v.num(ctx, arg(1))
 		if err != nil {

@@ -4,7 +4,7 @@
 // keeps is reachable from user code except the globals it installs below.
 (function (host) {
   "use strict";
-  const OP_LOG = 1, OP_TIMER = 2, OP_CLEAR = 3, OP_DONE = 4;
+  const OP_LOG = 1, OP_TIMER = 2, OP_CLEAR = 3, OP_DONE = 4, OP_CAP = 5;
   const MAX_TEXT = 1 << 16;
   const g = globalThis;
   const JSONstringify = JSON.stringify, JSONparse = JSON.parse;
@@ -158,6 +158,38 @@
     else host(OP_TIMER, id, t.ms);
     try { apply(t.fn, undefined, t.args); } catch (e) { fail(e); }
   }
+  // Capabilities: host services the operator granted, reached only through
+  // airlock.call, which exists only if something was granted.
+  const calls = new Map();
+  let nextCall = 1;
+  function capError(message, code) {
+    const e = new ErrorC(message);
+    if (code) e.code = code;
+    return e;
+  }
+  function capCall(name, method, args) {
+    return new PromiseC(function (resolve, reject) {
+      const id = nextCall++;
+      const r = host(OP_CAP, id, StringC(name) + "\n" + StringC(method), JSONstringify(args === undefined ? null : args));
+      if (r === 1) return mapSet(calls, id, { resolve, reject });
+      reject(r === 0 ? capError("capability " + StringC(name) + " is not granted", "ERR_SANDBOX_ACCESS_DENIED")
+        : r === 2 ? capError("too many capability calls in flight", "ERR_SANDBOX_ACCESS_DENIED")
+        : capError("capability arguments over the payload limit", "ERR_SANDBOX_PAYLOAD_TOO_LARGE"));
+    });
+  }
+  function settle(id, ok, payload) {
+    const c = mapGet(calls, id);
+    if (c === undefined) return;
+    mapDelete(calls, id);
+    const v = JSONparse(payload);
+    if (ok) c.resolve(v);
+    else c.reject(capError(v.message, v.code));
+  }
+  function grant() {
+    ObjectC.defineProperty(g, "airlock", {
+      value: ObjectC.freeze({ call: capCall }), writable: false, configurable: false, enumerable: false,
+    });
+  }
   // The driver: the host's only way in.
   return function driver(op, a, b, c) {
     switch (op) {
@@ -166,6 +198,8 @@
       case 2: return fail(a);
       case 3: g.inputs = JSONparse(a); return;
       case 4: return seed(a);
+      case 5: return settle(a, b, c);
+      case 6: return grant();
     }
   };
 })

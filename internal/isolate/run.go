@@ -44,7 +44,10 @@ func (e *Engine) Run(ctx context.Context, s step.Step, lim step.Limits, opt Opti
 		filename = "step.js"
 	}
 
-	v := &vm{e: e, lim: lim, logs: opt.Logs, freeze: opt.Timing == TimingFreeze, wallStart: time.Now()}
+	v := &vm{e: e, lim: lim, logs: opt.Logs, freeze: opt.Timing == TimingFreeze, wallStart: time.Now(), caps: opt.Capabilities}
+	var cancelCaps context.CancelFunc
+	v.capCtx, cancelCaps = context.WithCancel(ctx)
+	defer cancelCaps()
 	w := newWatchdog(v, lim)
 	defer w.stop()
 	if ctx.Done() != nil {
@@ -139,6 +142,15 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	if _, err := v.callFunc(ctx, v.e.driver, seedOp, seedArr); err != nil {
 		return err
 	}
+	if len(v.caps) > 0 {
+		grantOp, err := v.newNumber(ctx, 6)
+		if err != nil {
+			return err
+		}
+		if _, err := v.callFunc(ctx, v.e.driver, grantOp); err != nil {
+			return err
+		}
+	}
 	inputVal, err := v.newString(ctx, input)
 	if err != nil {
 		return err
@@ -191,20 +203,33 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 			return nil
 		}
 		t := v.timers.next()
-		if t == nil {
+		if t == nil && v.capPending == 0 {
 			return &step.Error{Code: step.CodeBadStep, Message: "the step's result never settled: no timers or pending work remain"}
 		}
-		if d := time.Until(t.deadline); d > 0 {
-			// Drop the cached engine functions while waiting: each holds
-			// wazero's call stack for it (hundreds of KiB in all), which an
-			// idle step need not keep. They are looked up again on waking.
-			clear(v.fns)
-			w.pause()
-			err := w.sleep(ctx, d)
-			w.resume()
-			if err != nil {
+		var done *capResult
+		select {
+		case r := <-v.capDone: // already finished: no need to sleep
+			done = &r
+		default:
+			if t == nil || time.Until(t.deadline) > 0 {
+				// Drop the cached engine functions while waiting: each holds
+				// wazero's call stack for it (hundreds of KiB in all), which an
+				// idle step need not keep. They are looked up again on waking.
+				clear(v.fns)
+				w.pause()
+				r, err := w.sleep(ctx, t, v.capDone)
+				w.resume()
+				if err != nil {
+					return err
+				}
+				done = r
+			}
+		}
+		if done != nil {
+			if err := v.settle(ctx, *done); err != nil {
 				return err
 			}
+			continue
 		}
 		t = v.timers.pop()
 		op, err := v.newNumber(ctx, 1)
@@ -444,26 +469,67 @@ func (w *watchdog) check() {
 	w.cpu.Reset(max(w.lim.CPUTime-u, time.Millisecond))
 }
 
-// sleep waits d, or until the execution is stopped.
-func (w *watchdog) sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// sleep waits until timer next is due (nil: no timer), a capability call
+// finishes (returned), or the execution is stopped (an error).
+func (w *watchdog) sleep(ctx context.Context, next *timerEntry, capDone <-chan capResult) (*capResult, error) {
+	var due <-chan time.Time
+	if next != nil {
+		t := time.NewTimer(time.Until(next.deadline))
+		defer t.Stop()
+		due = t.C
+	}
 	remaining := w.lim.Timeout - time.Since(w.v.wallStart)
 	if remaining <= 0 {
 		w.v.halt(stopTimeout)
-		return w.v.classify(errors.New("timeout"))
+		return nil, w.v.classify(errors.New("timeout"))
 	}
 	deadline := time.NewTimer(remaining)
 	defer deadline.Stop()
 	select {
-	case <-t.C:
-		return nil
+	case <-due:
+		return nil, nil
+	case r := <-capDone:
+		return &r, nil
 	case <-deadline.C:
 		w.v.halt(stopTimeout)
 	case <-ctx.Done():
 		w.v.halt(stopCanceled)
 	}
-	return w.v.classify(errors.New("stopped while waiting"))
+	return nil, w.v.classify(errors.New("stopped while waiting"))
+}
+
+// settle hands a finished capability call to the guest.
+func (v *vm) settle(ctx context.Context, r capResult) error {
+	v.capPending--
+	ok, payload := v.settlement(r)
+	okNum := 0.0
+	if ok {
+		okNum = 1
+	}
+	op, err := v.newNumber(ctx, 5)
+	if err != nil {
+		return err
+	}
+	id, err := v.newNumber(ctx, r.id)
+	if err != nil {
+		return err
+	}
+	okVal, err := v.newNumber(ctx, okNum)
+	if err != nil {
+		return err
+	}
+	body, err := v.newString(ctx, payload)
+	if err != nil {
+		return err
+	}
+	res, err := v.callFunc(ctx, v.e.driver, op, id, okVal, body)
+	if err != nil {
+		return err
+	}
+	if err := v.checkException(ctx, res); err != nil {
+		return err
+	}
+	return v.free(ctx, op, id, okVal, body, res)
 }
 
 func (w *watchdog) stop() {

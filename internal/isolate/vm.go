@@ -67,6 +67,12 @@ type vm struct {
 	stopReason atomic.Int32
 	hostErr    error
 
+	// Capability calls (see capability.go).
+	caps       map[string]Capability
+	capCtx     context.Context // canceled when the execution ends
+	capPending int
+	capDone    chan capResult
+
 	// haltMu orders halt against detach: once detached (the instance is
 	// about to be released, perhaps to another execution), a late watchdog
 	// or cancellation must not touch the instance's stop flag.
