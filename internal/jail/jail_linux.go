@@ -1,0 +1,855 @@
+package jail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Parent/child protocol
+//
+// The parent (the airlock process) prepares a childProgram (fork_unsafe.go)
+// and clones the child with clone3 into new user, mount, pid, ipc, uts,
+// cgroup and (unless NetUnsafeHost) network namespaces, with CLONE_PIDFD.
+// Three descriptors connect them, all created close-on-exec:
+//
+//	sync  (pipe, parent -> child): the child's second op reads one byte. The
+//	      parent writes it after it has written the child's uid_map and
+//	      gid_map (a child cannot map a root parent to an unprivileged
+//	      identity itself) and attached it to its v1 cgroups. If the parent
+//	      dies first, the read returns 0 bytes and the child exits; after the
+//	      first op, PR_SET_PDEATHSIG kills it.
+//	err   (pipe, child -> parent): if an op fails, the child writes
+//	      {op index, errno} and exits 127. execve closes it: EOF without data
+//	      means the program is running, so set-up errors are reported with
+//	      the failing step, never as the program's exit status.
+//	proxy (unix socketpair, NetProxy only): the child creates the proxy's
+//	      listening socket on 127.0.0.1:ProxyPort inside its network
+//	      namespace and sends it with SCM_RIGHTS; the parent serves the
+//	      egress proxy on it, so the jail reaches the network only through
+//	      that socket.
+//
+// The program is pid 1 of its pid namespace: when it exits, the kernel
+// kills every process left in the jail. The parent kills it through the
+// pidfd on timeout or cancellation, and waits for it with wait4 on the OS
+// thread that cloned it (PDEATHSIG follows the thread, which stays locked
+// until the child is reaped).
+
+var hostID = sync.OnceValues(func() (uid, gid int) { return os.Getuid(), os.Getgid() })
+
+// unprivilegedID is the identity (inside and outside) of a jail started by
+// root: "nobody".
+const unprivilegedID = 65534
+
+var capLastCap = sync.OnceValue(func() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 40
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 40
+	}
+	return n
+})
+
+// entry is one node of the jail's tree after mount resolution.
+type entry struct {
+	kind    int // entryBind, entryTmpfs, entrySymlink
+	src     string
+	dst     string
+	rw      bool
+	isDir   bool
+	size    int64
+	symlink string
+}
+
+const (
+	entryBind = iota
+	entryTmpfs
+	entrySymlink
+)
+
+// stageDir is the host directory the new root is mounted on inside the
+// child's private mount namespace before pivot_root. Over-mounting it there
+// is invisible to the host.
+const stageDir = "/tmp"
+
+// Run runs cfg.Args in a new jail and waits for it to exit.
+//
+// # Errors
+//
+// Run returns an error (and a Result with StatusInternal) when the jail
+// cannot be set up: an invalid Config, a missing program or mount source,
+// a kernel feature that is unavailable (wrapping ErrUnsupported), or a
+// failing set-up step in the child (the error names the step). A program
+// that runs and fails is not an error: see Result.Status.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	res := &Result{Status: StatusInternal, ExitCode: -1}
+	if err := cfg.Validate(); err != nil {
+		res.Message = err.Error()
+		return res, err
+	}
+	err := run(ctx, &cfg, res)
+	if err != nil {
+		res.Status = StatusInternal
+		res.Message = err.Error()
+	}
+	return res, err
+}
+
+// Supported reports whether this host can run jails: user namespaces,
+// seccomp and Landlock. The error wraps ErrUnsupported and names the
+// missing feature.
+func Supported() error {
+	if LandlockABI() < 1 {
+		return fmt.Errorf("%w: Landlock is not enabled in this kernel", ErrUnsupported)
+	}
+	return nil
+}
+
+func run(ctx context.Context, cfg *Config, res *Result) (err error) {
+	if err := Supported(); err != nil {
+		return err
+	}
+	lim := cfg.Limits.WithDefaults()
+	net := cfg.Net
+	if net == "" {
+		net = NetNone
+	}
+
+	prog, err := resolveProgram(cfg.Args[0])
+	if err != nil {
+		return err
+	}
+	entries, err := buildTree(cfg, prog)
+	if err != nil {
+		return err
+	}
+
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+
+	// Cgroup.
+	var cg *cgroup
+	if cfg.Cgroup != CgroupOff {
+		info := DetectCgroup()
+		if info.Version == 0 && cfg.Cgroup == CgroupRequire {
+			return fmt.Errorf("%w: cgroup required but %s", ErrUnsupported, info.Reason)
+		}
+		if info.Version != 0 {
+			cg, err = newCgroup(info, lim)
+			if err != nil {
+				return err
+			}
+			cleanups = append(cleanups, cg.remove)
+			res.Cgroup = true
+		}
+	}
+
+	// Descriptors handed to the child, moved above every descriptor it
+	// will use so the dup3 shuffle cannot clobber one.
+	files := []*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}
+	files = append(files, cfg.ExtraFiles...)
+	var devnull *os.File
+	for i, f := range files {
+		if f == nil {
+			if devnull == nil {
+				devnull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0)
+				if err != nil {
+					return err
+				}
+				cleanups = append(cleanups, func() { devnull.Close() })
+			}
+			files[i] = devnull
+		}
+	}
+	base := 64
+	if len(files)+8 > base {
+		base = len(files) + 8
+	}
+	high := func(fd int) (int, error) {
+		n, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, base)
+		if err != nil {
+			return -1, fmt.Errorf("jail: dup: %w", err)
+		}
+		cleanups = append(cleanups, func() { unix.Close(n) })
+		return n, nil
+	}
+	childFDs := make([]int, len(files))
+	for i, f := range files {
+		if childFDs[i], err = high(int(f.Fd())); err != nil {
+			return err
+		}
+	}
+	var syncP, errP [2]int
+	if err := unix.Pipe2(syncP[:], unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("jail: pipe: %w", err)
+	}
+	cleanups = append(cleanups, func() { unix.Close(syncP[0]); closeIf(&syncP[1]) })
+	if err := unix.Pipe2(errP[:], unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("jail: pipe: %w", err)
+	}
+	cleanups = append(cleanups, func() { unix.Close(errP[0]); closeIf(&errP[1]) })
+	syncR, err := high(syncP[0])
+	if err != nil {
+		return err
+	}
+	errW, err := high(errP[1])
+	if err != nil {
+		return err
+	}
+	var proxySock [2]int
+	proxyW := -1
+	if net == NetProxy {
+		proxySock, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("jail: socketpair: %w", err)
+		}
+		cleanups = append(cleanups, func() { unix.Close(proxySock[0]); unix.Close(proxySock[1]) })
+		if proxyW, err = high(proxySock[1]); err != nil {
+			return err
+		}
+	}
+
+	env := slices.Clone(cfg.Env)
+	if net == NetProxy {
+		u := "http://127.0.0.1:" + strconv.Itoa(ProxyPort)
+		env = append(env, "HTTP_PROXY="+u, "HTTPS_PROXY="+u, "http_proxy="+u, "https_proxy="+u)
+	}
+	uid, gid := hostID()
+	root := uid == 0
+	if root {
+		uid, gid = unprivilegedID, unprivilegedID
+	}
+
+	p := &childProgram{errPipe: errW}
+	b := &builder{p: p, cfg: cfg, lim: lim, net: net, entries: entries, root: root, uid: uid, gid: gid}
+	if err := b.build(prog, env, childFDs, syncR, proxyW); err != nil {
+		return err
+	}
+	p.res = make([]uintptr, len(p.ops))
+
+	flags := uint64(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
+		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_PIDFD)
+	if net != NetUnsafeHost {
+		flags |= unix.CLONE_NEWNET
+	}
+	var pidfd int32 = -1
+	ca := &cloneArgs{flags: flags, exitSignal: uint64(unix.SIGCHLD), pidfd: uint64(uintptr(unsafe.Pointer(&pidfd)))}
+	if cg != nil && cg.version == 2 {
+		ca.flags |= unix.CLONE_INTO_CGROUP
+		ca.cgroup = uint64(cg.fd)
+	}
+
+	// The goroutine that clones must stay on its OS thread until the child
+	// is reaped: PDEATHSIG fires when the cloning thread exits.
+	type waited struct {
+		status unix.WaitStatus
+		ru     unix.Rusage
+		err    error
+	}
+	started := make(chan error, 1)
+	done := make(chan waited, 1)
+	var pid int
+	var start time.Time
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		syscall.ForkLock.Lock()
+		start = time.Now()
+		r, e := forkRun(ca, p)
+		syscall.ForkLock.Unlock()
+		runtime.KeepAlive(p)
+		runtime.KeepAlive(ca)
+		if e != 0 {
+			started <- fmt.Errorf("jail: clone3: %w", e)
+			return
+		}
+		pid = int(r)
+		started <- nil
+		var w waited
+		for {
+			_, w.err = unix.Wait4(pid, &w.status, 0, &w.ru)
+			if !errors.Is(w.err, unix.EINTR) {
+				break
+			}
+		}
+		done <- w
+	}()
+	if err := <-started; err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSPC) {
+			return fmt.Errorf("%w: cannot create namespaces (%v); are unprivileged user namespaces enabled?", ErrUnsupported, err)
+		}
+		return err
+	}
+	pfd := int(pidfd)
+	kill := func() { _ = unix.PidfdSendSignal(pfd, unix.SIGKILL, nil, 0) }
+	reaped := false
+	defer func() {
+		if !reaped {
+			kill()
+			<-done
+		}
+		unix.Close(pfd)
+	}()
+
+	// Child-side ends are the child's now.
+	for _, fd := range childFDs {
+		unix.Close(fd)
+	}
+	unix.Close(syncR)
+	unix.Close(errW)
+	closeIf(&errP[1])
+	if proxyW >= 0 {
+		unix.Close(proxyW)
+	}
+
+	if err := writeIDMaps(pid, root, uid, gid); err != nil {
+		return err
+	}
+	if cg != nil {
+		if err := cg.attach(pid); err != nil {
+			return err
+		}
+	}
+	if _, err := unix.Write(syncP[1], []byte{1}); err != nil {
+		return fmt.Errorf("jail: sync: %w", err)
+	}
+	closeIf(&syncP[1])
+
+	var eb [8]byte
+	n, _ := readFull(errP[0], eb[:])
+	if n == 8 {
+		i := int(uint32(eb[0]) | uint32(eb[1])<<8 | uint32(eb[2])<<16 | uint32(eb[3])<<24)
+		e := syscall.Errno(uint32(eb[4]) | uint32(eb[5])<<8 | uint32(eb[6])<<16 | uint32(eb[7])<<24)
+		what := "unknown step"
+		if i >= 0 && i < len(p.ops) {
+			what = p.ops[i].what
+		}
+		return fmt.Errorf("jail: set-up failed at %s: %w", what, e)
+	}
+
+	if net == NetProxy {
+		ln, err := recvListener(proxySock[0])
+		if err != nil {
+			return err
+		}
+		go func() { _ = cfg.Proxy.Serve(ln) }()
+		defer ln.Close()
+	}
+
+	timer := time.AfterFunc(lim.WallTime, kill)
+	defer timer.Stop()
+	var w waited
+	select {
+	case w = <-done:
+	case <-ctx.Done():
+		kill()
+		w = <-done
+	}
+	reaped = true
+	res.WallTime = time.Since(start)
+	wallTimedOut := !timer.Stop() && ctx.Err() == nil
+	if w.err != nil {
+		return fmt.Errorf("jail: wait: %w", w.err)
+	}
+	res.CPUTime = time.Duration(w.ru.Utime.Nano() + w.ru.Stime.Nano())
+	res.MaxRSSBytes = w.ru.Maxrss * 1024
+	var oom bool
+	if cg != nil {
+		peak, o, cpu, ok := cg.stats()
+		if peak > 0 {
+			res.MaxRSSBytes = peak
+		}
+		if ok {
+			res.CPUTime = cpu
+		}
+		oom = o
+	}
+	classify(res, w.status, lim, oom, wallTimedOut, ctx.Err())
+	return nil
+}
+
+// classify sets the status from how the program ended.
+func classify(res *Result, ws unix.WaitStatus, lim Limits, oom, wallTimedOut bool, ctxErr error) {
+	switch {
+	case ws.Exited():
+		res.ExitCode = ws.ExitStatus()
+		res.Status = StatusOK
+		if res.ExitCode != 0 {
+			res.Status = StatusRuntime
+			res.Message = fmt.Sprintf("exited with code %d", res.ExitCode)
+		}
+	case ws.Signaled():
+		res.Signal = int(ws.Signal())
+		res.Status = StatusSignal
+		res.Message = fmt.Sprintf("killed by signal %d (%s)", res.Signal, unix.SignalName(ws.Signal()))
+	}
+	switch {
+	case ctxErr != nil:
+		res.Status = StatusSignal
+		res.Message = "cancelled: " + ctxErr.Error()
+	case wallTimedOut:
+		res.Status = StatusTimeout
+		res.Message = fmt.Sprintf("wall-clock timeout (%s) exceeded", lim.WallTime)
+	case oom:
+		res.Status = StatusMemory
+		res.Message = "memory limit exceeded"
+	case ws.Signaled() && (ws.Signal() == unix.SIGXCPU || ws.Signal() == unix.SIGKILL) && res.CPUTime >= lim.CPUTime-50*time.Millisecond:
+		res.Status = StatusTimeout
+		res.Message = "CPU time limit exceeded"
+	}
+}
+
+func closeIf(fd *int) {
+	if *fd >= 0 {
+		unix.Close(*fd)
+		*fd = -1
+	}
+}
+
+func readFull(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Read(fd, b[n:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || m == 0 {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+func writeIDMaps(pid int, root bool, uid, gid int) error {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	if !root {
+		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("jail: setgroups: %w", err)
+		}
+	}
+	if err := os.WriteFile(dir+"uid_map", fmt.Appendf(nil, "%d %d 1", uid, uid), 0); err != nil {
+		return fmt.Errorf("jail: uid_map: %w", err)
+	}
+	if err := os.WriteFile(dir+"gid_map", fmt.Appendf(nil, "%d %d 1", gid, gid), 0); err != nil {
+		return fmt.Errorf("jail: gid_map: %w", err)
+	}
+	return nil
+}
+
+func recvListener(sock int) (net.Listener, error) {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("jail: receive proxy socket: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("jail: receive proxy socket: bad control message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("jail: receive proxy socket: bad rights")
+	}
+	f := os.NewFile(uintptr(fds[0]), "jail-proxy")
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("jail: proxy listener: %w", err)
+	}
+	return ln, nil
+}
+
+// resolveProgram finds the program on the host and returns its real path.
+func resolveProgram(name string) (string, error) {
+	p := name
+	if !strings.Contains(name, "/") {
+		lp, err := exec.LookPath(name)
+		if err != nil {
+			return "", fmt.Errorf("jail: %w", err)
+		}
+		p = lp
+	}
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("jail: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("jail: program: %w", err)
+	}
+	return real, nil
+}
+
+// buildTree resolves the defaults and cfg.Mounts into the entries of the
+// jail's tree, parents before children.
+func buildTree(cfg *Config, prog string) ([]entry, error) {
+	var es []entry
+	byDst := map[string]int{}
+	put := func(e entry) {
+		if i, ok := byDst[e.dst]; ok {
+			es[i] = e
+			return
+		}
+		byDst[e.dst] = len(es)
+		es = append(es, e)
+	}
+	bind := func(src, dst string, rw bool) error {
+		real, err := filepath.EvalSymlinks(src)
+		if err != nil {
+			return fmt.Errorf("jail: mount source: %w", err)
+		}
+		st, err := os.Stat(real)
+		if err != nil {
+			return fmt.Errorf("jail: mount source: %w", err)
+		}
+		put(entry{kind: entryBind, src: real, dst: dst, rw: rw, isDir: st.IsDir()})
+		return nil
+	}
+	if !cfg.NoDefaultMounts {
+		for _, d := range []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"} {
+			st, err := os.Lstat(d)
+			if err != nil {
+				continue
+			}
+			if st.Mode()&os.ModeSymlink != 0 {
+				t, err := os.Readlink(d)
+				if err != nil {
+					return nil, fmt.Errorf("jail: %w", err)
+				}
+				put(entry{kind: entrySymlink, dst: d, symlink: t})
+				continue
+			}
+			if err := bind(d, d, false); err != nil {
+				return nil, err
+			}
+		}
+		for _, d := range []string{"/etc/ssl", "/etc/ld.so.cache"} {
+			if _, err := os.Stat(d); err == nil {
+				if err := bind(d, d, false); err != nil {
+					return nil, err
+				}
+			}
+		}
+		put(entry{kind: entryTmpfs, dst: "/tmp", rw: true, isDir: true, size: DefaultTmpfsBytes})
+	}
+	for _, m := range cfg.Mounts {
+		switch m.Kind {
+		case Tmpfs:
+			size := m.SizeBytes
+			if size == 0 {
+				size = DefaultTmpfsBytes
+			}
+			put(entry{kind: entryTmpfs, dst: m.Dest, rw: true, isDir: true, size: size})
+		case ReadOnlyBind, Bind:
+			if err := bind(m.Source, m.Dest, m.Kind == Bind); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// The program's own directory, unless already visible.
+	if !cfg.NoDefaultMounts || len(cfg.Mounts) == 0 {
+		dir := filepath.Dir(prog)
+		if !covered(es, dir) {
+			if err := bind(dir, dir, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Parents before children; reject anything below a symlink we create.
+	slices.SortStableFunc(es, func(a, b entry) int { return strings.Count(a.dst, "/") - strings.Count(b.dst, "/") })
+	for _, e := range es {
+		for _, s := range es {
+			if s.kind == entrySymlink && strings.HasPrefix(e.dst, s.dst+"/") {
+				return nil, fmt.Errorf("jail: mount destination %s is below the symlink %s", e.dst, s.dst)
+			}
+		}
+	}
+	return es, nil
+}
+
+// covered reports whether dir is inside a mount of es (following the
+// symlinks es creates).
+func covered(es []entry, dir string) bool {
+	for _, e := range es {
+		if e.kind == entrySymlink {
+			continue
+		}
+		if dir == e.dst || strings.HasPrefix(dir, e.dst+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// builder turns a resolved tree and config into the child's program.
+type builder struct {
+	p        *childProgram
+	cfg      *Config
+	lim      Limits
+	net      NetMode
+	entries  []entry
+	root     bool
+	uid, gid int
+}
+
+var devices = []string{"null", "zero", "full", "random", "urandom"}
+
+func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW int) error {
+	p := b.p
+	at := func(rel string) string { return stageDir + rel }
+	var syncBuf [1]byte
+	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)}, what: "prctl(PR_SET_PDEATHSIG)"})
+	p.add(op{nr: unix.SYS_READ, args: [6]uintptr{uintptr(syncR), p.ptr(unsafe.Pointer(&syncBuf[0]), &syncBuf), 1}, want: 1, what: "wait for the parent"})
+	p.ops[len(p.ops)-1].want = 1
+
+	// Identity: a root parent maps the jail to nobody. Switch first, so
+	// every file the set-up creates is owned by a mapped identity, and drop
+	// root's supplementary groups. The user namespace's capabilities stay:
+	// uid 0 is not mapped in it, so leaving it is not "dropping root".
+	if b.root {
+		p.add(op{nr: unix.SYS_SETGROUPS, args: [6]uintptr{0, 0}, what: "setgroups"})
+		p.add(op{nr: unix.SYS_SETRESGID, args: [6]uintptr{uintptr(b.gid), uintptr(b.gid), uintptr(b.gid)}, what: "setresgid"})
+		p.add(op{nr: unix.SYS_SETRESUID, args: [6]uintptr{uintptr(b.uid), uintptr(b.uid), uintptr(b.uid)}, what: "setresuid"})
+		// A credential change clears the parent-death signal.
+		p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)}, what: "prctl(PR_SET_PDEATHSIG)"})
+	}
+
+	// Descriptors: 0, 1, 2 and ExtraFiles; everything else close-on-exec.
+	for i, fd := range childFDs {
+		p.add(op{nr: unix.SYS_DUP3, args: [6]uintptr{uintptr(fd), uintptr(i), 0}, what: "dup3 descriptor " + strconv.Itoa(i)})
+	}
+	p.add(op{nr: unix.SYS_CLOSE_RANGE, args: [6]uintptr{uintptr(len(childFDs)), ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC}, what: "close_range"})
+	p.add(op{nr: unix.SYS_SETSID, what: "setsid"})
+	host := b.cfg.Hostname
+	if host == "" {
+		host = "airlock"
+	}
+	p.add(op{nr: unix.SYS_SETHOSTNAME, args: [6]uintptr{p.cstr(host), uintptr(len(host))}, what: "sethostname"})
+
+	if b.net != NetUnsafeHost {
+		// Bring loopback up.
+		s := p.add(op{nr: unix.SYS_SOCKET, args: [6]uintptr{unix.AF_INET, unix.SOCK_DGRAM | unix.SOCK_CLOEXEC, 0}, what: "socket for lo"})
+		ifr := &ifreqFlags{flags: unix.IFF_UP | unix.IFF_RUNNING}
+		copy(ifr.name[:], "lo")
+		p.add(op{nr: unix.SYS_IOCTL, args: [6]uintptr{0, unix.SIOCSIFFLAGS, p.ptr(unsafe.Pointer(ifr), ifr)}, ref: [6]int16{s}, what: "bring up lo"})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{s}, what: "close"})
+	}
+	if b.net == NetProxy {
+		s := p.add(op{nr: unix.SYS_SOCKET, args: [6]uintptr{unix.AF_INET, unix.SOCK_STREAM | unix.SOCK_CLOEXEC, 0}, what: "proxy socket"})
+		sa := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: [4]byte{127, 0, 0, 1}}
+		sa.Port = uint16(ProxyPort>>8) | uint16(ProxyPort&0xff)<<8
+		p.add(op{nr: unix.SYS_BIND, args: [6]uintptr{0, p.ptr(unsafe.Pointer(sa), sa), unix.SizeofSockaddrInet4}, ref: [6]int16{s}, what: "bind proxy socket"})
+		p.add(op{nr: unix.SYS_LISTEN, args: [6]uintptr{0, 128}, ref: [6]int16{s}, what: "listen proxy socket"})
+		m := newRightsMsg()
+		p.keep = append(p.keep, m)
+		p.ops[s-1].store = m.fd
+		p.add(op{nr: unix.SYS_SENDMSG, args: [6]uintptr{uintptr(proxyW), uintptr(unsafe.Pointer(m.hdr)), 0}, want: 1, what: "send proxy socket"})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{s}, what: "close"})
+	}
+
+	// Open every bind source in this mount namespace, without following
+	// symlinks (they were resolved on the host; a symlink swapped in since
+	// fails here), and clone it into a detached, flagged mount.
+	trees := make([]int16, len(b.entries))
+	for i, e := range b.entries {
+		if e.kind != entryBind {
+			continue
+		}
+		how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		fd := p.add(op{nr: unix.SYS_OPENAT2, args: [6]uintptr{atFDCWD, p.cstr(e.src), p.ptr(unsafe.Pointer(how), how), unsafe.Sizeof(*how)}, what: "open mount source " + e.src})
+		t := p.add(op{nr: unix.SYS_OPEN_TREE, args: [6]uintptr{0, p.cstr(""), unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH | unix.AT_RECURSIVE}, ref: [6]int16{fd}, what: "clone mount " + e.src})
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+		if !e.rw {
+			attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+		}
+		p.add(op{nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{0, p.cstr(""), unix.AT_EMPTY_PATH | unix.AT_RECURSIVE, p.ptr(unsafe.Pointer(attr), attr), unsafe.Sizeof(*attr)}, ref: [6]int16{t}, what: "set mount flags " + e.src})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{fd}, what: "close"})
+		trees[i] = t
+	}
+	devTrees := make([]int16, len(devices))
+	for i, d := range devices {
+		t := p.add(op{nr: unix.SYS_OPEN_TREE, args: [6]uintptr{atFDCWD, p.cstr("/dev/" + d), unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC}, what: "clone /dev/" + d})
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NOEXEC}
+		p.add(op{nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{0, p.cstr(""), unix.AT_EMPTY_PATH, p.ptr(unsafe.Pointer(attr), attr), unsafe.Sizeof(*attr)}, ref: [6]int16{t}, what: "set flags /dev/" + d})
+		devTrees[i] = t
+	}
+
+	// The new root: a small tmpfs, read-only once populated.
+	p.add(op{nr: unix.SYS_MOUNT, args: [6]uintptr{p.cstr("tmpfs"), p.cstr(stageDir), p.cstr("tmpfs"), unix.MS_NOSUID | unix.MS_NODEV, p.cstr("size=1M,nr_inodes=4096,mode=0755")}, what: "mount root tmpfs"})
+	made := map[string]bool{"/": true}
+	mkdir := func(dir string) {
+		var chain []string
+		for d := dir; !made[d]; d = path.Dir(d) {
+			chain = append(chain, d)
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			d := chain[i]
+			made[d] = true
+			p.add(op{nr: unix.SYS_MKDIRAT, args: [6]uintptr{atFDCWD, p.cstr(at(d)), 0o755}, okErr: unix.EEXIST, what: "mkdir " + d})
+		}
+	}
+	mkdir("/proc")
+	mkdir("/dev")
+	for i, e := range b.entries {
+		switch e.kind {
+		case entrySymlink:
+			mkdir(path.Dir(e.dst))
+			p.add(op{nr: unix.SYS_SYMLINKAT, args: [6]uintptr{p.cstr(e.symlink), atFDCWD, p.cstr(at(e.dst))}, what: "symlink " + e.dst})
+			made[e.dst] = true
+		case entryTmpfs:
+			mkdir(e.dst)
+			opts := fmt.Sprintf("size=%d,mode=1777", e.size)
+			p.add(op{nr: unix.SYS_MOUNT, args: [6]uintptr{p.cstr("tmpfs"), p.cstr(at(e.dst)), p.cstr("tmpfs"), unix.MS_NOSUID | unix.MS_NODEV, p.cstr(opts)}, what: "mount tmpfs " + e.dst})
+		case entryBind:
+			if e.isDir {
+				mkdir(e.dst)
+			} else {
+				mkdir(path.Dir(e.dst))
+				p.add(op{nr: unix.SYS_MKNODAT, args: [6]uintptr{atFDCWD, p.cstr(at(e.dst)), unix.S_IFREG | 0o644, 0}, okErr: unix.EEXIST, what: "create " + e.dst})
+			}
+			p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), atFDCWD, p.cstr(at(e.dst)), unix.MOVE_MOUNT_F_EMPTY_PATH}, ref: [6]int16{trees[i]}, what: "mount " + e.src + " on " + e.dst})
+			p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{trees[i]}, what: "close"})
+		}
+	}
+	for i, d := range devices {
+		p.add(op{nr: unix.SYS_MKNODAT, args: [6]uintptr{atFDCWD, p.cstr(at("/dev/" + d)), unix.S_IFREG | 0o666, 0}, what: "create /dev/" + d})
+		p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), atFDCWD, p.cstr(at("/dev/" + d)), unix.MOVE_MOUNT_F_EMPTY_PATH}, ref: [6]int16{devTrees[i]}, what: "mount /dev/" + d})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{devTrees[i]}, what: "close"})
+	}
+	for _, l := range [][2]string{{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}} {
+		p.add(op{nr: unix.SYS_SYMLINKAT, args: [6]uintptr{p.cstr(l[0]), atFDCWD, p.cstr(at(l[1]))}, what: "symlink " + l[1]})
+	}
+	p.add(op{nr: unix.SYS_MOUNT, args: [6]uintptr{p.cstr("proc"), p.cstr(at("/proc")), p.cstr("proc"), unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, 0}, what: "mount /proc"})
+	p.add(op{nr: unix.SYS_MOUNT, args: [6]uintptr{0, p.cstr(stageDir), 0, unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV, 0}, what: "make root read-only"})
+
+	// pivot_root(".", ".") stacks the old root under the new one; detach it.
+	p.add(op{nr: unix.SYS_CHDIR, args: [6]uintptr{p.cstr(stageDir)}, what: "chdir new root"})
+	p.add(op{nr: unix.SYS_PIVOT_ROOT, args: [6]uintptr{p.cstr("."), p.cstr(".")}, what: "pivot_root"})
+	p.add(op{nr: unix.SYS_UMOUNT2, args: [6]uintptr{p.cstr("."), unix.MNT_DETACH}, what: "detach old root"})
+	dir := b.cfg.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	p.add(op{nr: unix.SYS_CHDIR, args: [6]uintptr{p.cstr(dir)}, what: "chdir " + dir})
+
+	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_NO_NEW_PRIVS, 1}, what: "prctl(PR_SET_NO_NEW_PRIVS)"})
+
+	// Landlock: read and execute the whole tree, write only where writable.
+	const all = ^uint64(0)
+	rules := []landlockRule{{path: "/", allowed: llRead}, {path: "/dev", allowed: llRead | unix.LANDLOCK_ACCESS_FS_WRITE_FILE | unix.LANDLOCK_ACCESS_FS_TRUNCATE | unix.LANDLOCK_ACCESS_FS_IOCTL_DEV}}
+	for _, e := range b.entries {
+		if e.rw && e.kind != entrySymlink {
+			rules = append(rules, landlockRule{path: e.dst, allowed: all})
+		}
+	}
+	p.addLandlock(LandlockABI(), rules, b.net)
+
+	// Capabilities: empty the bounding and ambient sets, then all others.
+	for c := 0; c <= capLastCap(); c++ {
+		p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_CAPBSET_DROP, uintptr(c)}, what: "drop capability " + strconv.Itoa(c)})
+	}
+	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL}, what: "clear ambient capabilities"})
+	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := &[2]unix.CapUserData{}
+	p.add(op{nr: unix.SYS_CAPSET, args: [6]uintptr{p.ptr(unsafe.Pointer(hdr), hdr), p.ptr(unsafe.Pointer(data), data)}, what: "capset"})
+
+	// Limits last, so they bound the program and not the set-up.
+	lim := b.lim
+	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
+	memRes := unix.RLIMIT_DATA
+	type rl struct {
+		res int
+		cur uint64
+	}
+	rls := []rl{
+		{unix.RLIMIT_CPU, cpu},
+		{memRes, uint64(lim.MemoryBytes)},
+		// V8 and Go reserve tens of GiB of address space they never touch,
+		// so the address-space cap is generous; RLIMIT_DATA (and the cgroup)
+		// bound what is actually used.
+		{unix.RLIMIT_AS, 1 << 40},
+		{unix.RLIMIT_NOFILE, uint64(lim.OpenFiles)},
+		{unix.RLIMIT_NPROC, uint64(lim.Processes)},
+		{unix.RLIMIT_FSIZE, uint64(lim.FileSizeBytes)},
+		{unix.RLIMIT_CORE, 0},
+		{unix.RLIMIT_MEMLOCK, 0},
+		{unix.RLIMIT_MSGQUEUE, 0},
+	}
+	for _, r := range rls {
+		v := &unix.Rlimit{Cur: r.cur, Max: r.cur}
+		p.add(op{nr: unix.SYS_PRLIMIT64, args: [6]uintptr{0, uintptr(r.res), p.ptr(unsafe.Pointer(v), v), 0}, what: "setrlimit " + strconv.Itoa(r.res)})
+	}
+
+	filter := buildSeccomp()
+	fprog := &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	p.keep = append(p.keep, filter)
+	p.add(op{nr: unix.SYS_SECCOMP, args: [6]uintptr{unix.SECCOMP_SET_MODE_FILTER, 0, p.ptr(unsafe.Pointer(fprog), fprog)}, what: "seccomp"})
+
+	argv := p.cstrv(b.cfg.Args)
+	envv := p.cstrv(env)
+	p.add(op{nr: unix.SYS_EXECVE, args: [6]uintptr{p.cstr(prog), argv, envv}, what: "execve " + prog})
+	return nil
+}
+
+// cstrv returns a NULL-terminated array of C strings.
+func (p *childProgram) cstrv(ss []string) uintptr {
+	v := make([]uintptr, len(ss)+1)
+	for i, s := range ss {
+		v[i] = p.cstr(s)
+	}
+	p.keep = append(p.keep, v)
+	return uintptr(unsafe.Pointer(&v[0]))
+}
+
+// ifreqFlags is struct ifreq with ifr_flags.
+type ifreqFlags struct {
+	name  [unix.IFNAMSIZ]byte
+	flags uint16
+	_     [22]byte
+}
+
+// rightsMsg is a prepared sendmsg carrying one descriptor; the child
+// stores the descriptor into *fd.
+type rightsMsg struct {
+	hdr  *unix.Msghdr
+	iov  *unix.Iovec
+	data *byte
+	oob  []byte
+	fd   *int32
+}
+
+func newRightsMsg() *rightsMsg {
+	m := &rightsMsg{data: new(byte)}
+	*m.data = 'L'
+	m.oob = unix.UnixRights(0)
+	// The descriptor is the last 4 bytes of the single cmsg.
+	m.fd = (*int32)(unsafe.Pointer(&m.oob[unix.CmsgLen(0)]))
+	m.iov = &unix.Iovec{Base: m.data, Len: 1}
+	m.hdr = &unix.Msghdr{Iov: m.iov, Iovlen: 1, Control: &m.oob[0]}
+	m.hdr.SetControllen(len(m.oob))
+	return m
+}
