@@ -43,6 +43,10 @@ type childProgram struct {
 	// writes {op index, errno} as two little-endian uint32 and exits.
 	errPipe int
 	errBuf  [2]uint32
+	// trace, when non-zero, is the address of a MAP_SHARED array of
+	// timespecs; the child stamps one after each op (for profiling the
+	// set-up, see AIRLOCK_JAIL_TRACE).
+	trace uintptr
 }
 
 // cstr returns a NUL-terminated copy of s and keeps it alive.
@@ -113,12 +117,14 @@ func forkRun(args *cloneArgs, p *childProgram) (pid uintptr, err syscall.Errno) 
 		res        []uintptr
 		errPipe    uintptr
 		errBufAddr uintptr
+		trace      uintptr
 	)
 	ops = p.ops
 	res = p.res
 	n = len(ops)
 	errPipe = uintptr(p.errPipe)
 	errBufAddr = uintptr(unsafe.Pointer(&p.errBuf[0]))
+	trace = p.trace
 
 	runtimeBeforeFork()
 	pid, _, err = syscall.RawSyscall(unix_SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
@@ -159,6 +165,9 @@ func forkRun(args *cloneArgs, p *childProgram) (pid uintptr, err syscall.Errno) 
 			goto fail
 		}
 		res[i] = r1
+		if trace != 0 {
+			syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 1, trace+uintptr(i)*16, 0)
+		}
 		if o.store != nil {
 			*o.store = int32(r1)
 		}

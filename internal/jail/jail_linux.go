@@ -124,6 +124,13 @@ func Supported() error {
 }
 
 func run(ctx context.Context, cfg *Config, res *Result) (err error) {
+	t0 := time.Now()
+	tr := func(s string) {
+		if os.Getenv("AIRLOCK_JAIL_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "%8.3fms %s\n", float64(time.Since(t0).Microseconds())/1000, s)
+		}
+	}
+	defer tr("end")
 	if err := Supported(); err != nil {
 		return err
 	}
@@ -142,6 +149,8 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		return err
 	}
 
+	owned := fdSet{}
+	defer owned.closeAll()
 	var cleanups []func()
 	defer func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -192,7 +201,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		if err != nil {
 			return -1, fmt.Errorf("jail: dup: %w", err)
 		}
-		cleanups = append(cleanups, func() { unix.Close(n) })
+		owned.add(n)
 		return n, nil
 	}
 	childFDs := make([]int, len(files))
@@ -205,11 +214,11 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	if err := unix.Pipe2(syncP[:], unix.O_CLOEXEC); err != nil {
 		return fmt.Errorf("jail: pipe: %w", err)
 	}
-	cleanups = append(cleanups, func() { unix.Close(syncP[0]); closeIf(&syncP[1]) })
+	owned.add(syncP[0], syncP[1])
 	if err := unix.Pipe2(errP[:], unix.O_CLOEXEC); err != nil {
 		return fmt.Errorf("jail: pipe: %w", err)
 	}
-	cleanups = append(cleanups, func() { unix.Close(errP[0]); closeIf(&errP[1]) })
+	owned.add(errP[0], errP[1])
 	syncR, err := high(syncP[0])
 	if err != nil {
 		return err
@@ -225,7 +234,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		if err != nil {
 			return fmt.Errorf("jail: socketpair: %w", err)
 		}
-		cleanups = append(cleanups, func() { unix.Close(proxySock[0]); unix.Close(proxySock[1]) })
+		owned.add(proxySock[0], proxySock[1])
 		if proxyW, err = high(proxySock[1]); err != nil {
 			return err
 		}
@@ -243,11 +252,33 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	}
 
 	p := &childProgram{errPipe: errW}
-	b := &builder{p: p, cfg: cfg, lim: lim, net: net, entries: entries, root: root, uid: uid, gid: gid}
+	b := &builder{p: p, cfg: cfg, lim: lim, net: net, entries: entries, root: root, uid: uid, gid: gid, cgroup: cg != nil}
 	if err := b.build(prog, env, childFDs, syncR, proxyW); err != nil {
 		return err
 	}
 	p.res = make([]uintptr, len(p.ops))
+	var traceMem []byte
+	if os.Getenv("AIRLOCK_JAIL_TRACE") != "" {
+		traceMem, _ = unix.Mmap(-1, 0, 16*len(p.ops), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+		p.trace = uintptr(unsafe.Pointer(&traceMem[0]))
+		defer func() {
+			var ts0 unix.Timespec
+			unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts0)
+			prev := int64(0)
+			for i := range p.ops {
+				ts := (*unix.Timespec)(unsafe.Pointer(&traceMem[16*i]))
+				ns := ts.Nano()
+				if ns == 0 {
+					continue
+				}
+				if prev != 0 && ns-prev > 30000 {
+					fmt.Fprintf(os.Stderr, "  op %3d %-40s %6.3fms\n", i, p.ops[i].what, float64(ns-prev)/1e6)
+				}
+				prev = ns
+			}
+		}()
+	}
+	tr("built")
 
 	flags := uint64(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
 		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_PIDFD)
@@ -303,6 +334,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		return err
 	}
 	pfd := int(pidfd)
+	tr("cloned")
 	kill := func() { _ = unix.PidfdSendSignal(pfd, unix.SIGKILL, nil, 0) }
 	reaped := false
 	defer func() {
@@ -314,15 +346,8 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	}()
 
 	// Child-side ends are the child's now.
-	for _, fd := range childFDs {
-		unix.Close(fd)
-	}
-	unix.Close(syncR)
-	unix.Close(errW)
-	closeIf(&errP[1])
-	if proxyW >= 0 {
-		unix.Close(proxyW)
-	}
+	owned.close(childFDs...)
+	owned.close(syncR, errW, errP[1], proxyW)
 
 	if err := writeIDMaps(pid, root, uid, gid); err != nil {
 		return err
@@ -335,7 +360,8 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	if _, err := unix.Write(syncP[1], []byte{1}); err != nil {
 		return fmt.Errorf("jail: sync: %w", err)
 	}
-	closeIf(&syncP[1])
+	owned.close(syncP[1])
+	tr("synced")
 
 	var eb [8]byte
 	n, _ := readFull(errP[0], eb[:])
@@ -349,6 +375,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		return fmt.Errorf("jail: set-up failed at %s: %w", what, e)
 	}
 
+	tr("execed")
 	if net == NetProxy {
 		ln, err := recvListener(proxySock[0])
 		if err != nil {
@@ -368,6 +395,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		w = <-done
 	}
 	reaped = true
+	tr("reaped")
 	res.WallTime = time.Since(start)
 	wallTimedOut := !timer.Stop() && ctx.Err() == nil
 	if w.err != nil {
@@ -421,11 +449,30 @@ func classify(res *Result, ws unix.WaitStatus, lim Limits, oom, wallTimedOut boo
 	}
 }
 
-func closeIf(fd *int) {
-	if *fd >= 0 {
-		unix.Close(*fd)
-		*fd = -1
+// fdSet tracks the descriptors a run owns, so each is closed exactly once
+// (closing a number twice could close another run's descriptor).
+type fdSet map[int]bool
+
+func (s fdSet) add(fds ...int) {
+	for _, fd := range fds {
+		s[fd] = true
 	}
+}
+
+func (s fdSet) close(fds ...int) {
+	for _, fd := range fds {
+		if s[fd] {
+			delete(s, fd)
+			unix.Close(fd)
+		}
+	}
+}
+
+func (s fdSet) closeAll() {
+	for fd := range s {
+		unix.Close(fd)
+	}
+	clear(s)
 }
 
 func readFull(fd int, b []byte) (int, error) {
@@ -595,7 +642,7 @@ func buildTree(cfg *Config, prog string) ([]entry, error) {
 // symlinks es creates).
 func covered(es []entry, dir string) bool {
 	for _, e := range es {
-		if e.kind == entrySymlink {
+		if e.kind != entryBind || e.src != e.dst {
 			continue
 		}
 		if dir == e.dst || strings.HasPrefix(dir, e.dst+"/") {
@@ -614,6 +661,7 @@ type builder struct {
 	entries  []entry
 	root     bool
 	uid, gid int
+	cgroup   bool
 }
 
 var devices = []string{"null", "zero", "full", "random", "urandom"}
@@ -623,6 +671,34 @@ func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW
 	at := func(rel string) string { return stageDir + rel }
 	var syncBuf [1]byte
 	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)}, what: "prctl(PR_SET_PDEATHSIG)"})
+	// Before waiting for the parent (this overlaps with its writing the
+	// id maps), open every bind source in this mount namespace, with the
+	// caller's file access rights, without following symlinks (they were resolved on the host; a symlink swapped in since
+	// fails here), and clone it into a detached, flagged mount.
+	trees := make([]int16, len(b.entries))
+	for i, e := range b.entries {
+		if e.kind != entryBind {
+			continue
+		}
+		how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		fd := p.add(op{nr: unix.SYS_OPENAT2, args: [6]uintptr{atFDCWD, p.cstr(e.src), p.ptr(unsafe.Pointer(how), how), unsafe.Sizeof(*how)}, what: "open mount source " + e.src})
+		t := p.add(op{nr: unix.SYS_OPEN_TREE, args: [6]uintptr{0, p.cstr(""), unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH | unix.AT_RECURSIVE}, ref: [6]int16{fd}, what: "clone mount " + e.src})
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+		if !e.rw {
+			attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+		}
+		p.add(op{nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{0, p.cstr(""), unix.AT_EMPTY_PATH | unix.AT_RECURSIVE, p.ptr(unsafe.Pointer(attr), attr), unsafe.Sizeof(*attr)}, ref: [6]int16{t}, what: "set mount flags " + e.src})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{fd}, what: "close"})
+		trees[i] = t
+	}
+	devTrees := make([]int16, len(devices))
+	for i, d := range devices {
+		t := p.add(op{nr: unix.SYS_OPEN_TREE, args: [6]uintptr{atFDCWD, p.cstr("/dev/" + d), unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC}, what: "clone /dev/" + d})
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NOEXEC}
+		p.add(op{nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{0, p.cstr(""), unix.AT_EMPTY_PATH, p.ptr(unsafe.Pointer(attr), attr), unsafe.Sizeof(*attr)}, ref: [6]int16{t}, what: "set flags /dev/" + d})
+		devTrees[i] = t
+	}
+
 	p.add(op{nr: unix.SYS_READ, args: [6]uintptr{uintptr(syncR), p.ptr(unsafe.Pointer(&syncBuf[0]), &syncBuf), 1}, want: 1, what: "wait for the parent"})
 	p.ops[len(p.ops)-1].want = 1
 
@@ -669,33 +745,6 @@ func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW
 		p.ops[s-1].store = m.fd
 		p.add(op{nr: unix.SYS_SENDMSG, args: [6]uintptr{uintptr(proxyW), uintptr(unsafe.Pointer(m.hdr)), 0}, want: 1, what: "send proxy socket"})
 		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{s}, what: "close"})
-	}
-
-	// Open every bind source in this mount namespace, without following
-	// symlinks (they were resolved on the host; a symlink swapped in since
-	// fails here), and clone it into a detached, flagged mount.
-	trees := make([]int16, len(b.entries))
-	for i, e := range b.entries {
-		if e.kind != entryBind {
-			continue
-		}
-		how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-		fd := p.add(op{nr: unix.SYS_OPENAT2, args: [6]uintptr{atFDCWD, p.cstr(e.src), p.ptr(unsafe.Pointer(how), how), unsafe.Sizeof(*how)}, what: "open mount source " + e.src})
-		t := p.add(op{nr: unix.SYS_OPEN_TREE, args: [6]uintptr{0, p.cstr(""), unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH | unix.AT_RECURSIVE}, ref: [6]int16{fd}, what: "clone mount " + e.src})
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
-		if !e.rw {
-			attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
-		}
-		p.add(op{nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{0, p.cstr(""), unix.AT_EMPTY_PATH | unix.AT_RECURSIVE, p.ptr(unsafe.Pointer(attr), attr), unsafe.Sizeof(*attr)}, ref: [6]int16{t}, what: "set mount flags " + e.src})
-		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{fd}, what: "close"})
-		trees[i] = t
-	}
-	devTrees := make([]int16, len(devices))
-	for i, d := range devices {
-		t := p.add(op{nr: unix.SYS_OPEN_TREE, args: [6]uintptr{atFDCWD, p.cstr("/dev/" + d), unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC}, what: "clone /dev/" + d})
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NOEXEC}
-		p.add(op{nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{0, p.cstr(""), unix.AT_EMPTY_PATH, p.ptr(unsafe.Pointer(attr), attr), unsafe.Sizeof(*attr)}, ref: [6]int16{t}, what: "set flags /dev/" + d})
-		devTrees[i] = t
 	}
 
 	// The new root: a small tmpfs, read-only once populated.
@@ -774,20 +823,26 @@ func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW
 	}
 	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL}, what: "clear ambient capabilities"})
 	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	data := &[2]unix.CapUserData{}
-	p.add(op{nr: unix.SYS_CAPSET, args: [6]uintptr{p.ptr(unsafe.Pointer(hdr), hdr), p.ptr(unsafe.Pointer(data), data)}, what: "capset"})
+	capData := &[2]unix.CapUserData{}
+	p.add(op{nr: unix.SYS_CAPSET, args: [6]uintptr{p.ptr(unsafe.Pointer(hdr), hdr), p.ptr(unsafe.Pointer(capData), capData)}, what: "capset"})
 
 	// Limits last, so they bound the program and not the set-up.
 	lim := b.lim
 	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
-	memRes := unix.RLIMIT_DATA
+	// RLIMIT_DATA is the memory fallback; with a cgroup it only backs up
+	// the cgroup (which kills, and so reports ML, instead of failing
+	// allocations).
+	data := uint64(lim.MemoryBytes)
+	if b.cgroup {
+		data *= 2
+	}
 	type rl struct {
 		res int
 		cur uint64
 	}
 	rls := []rl{
 		{unix.RLIMIT_CPU, cpu},
-		{memRes, uint64(lim.MemoryBytes)},
+		{unix.RLIMIT_DATA, data},
 		// V8 and Go reserve tens of GiB of address space they never touch,
 		// so the address-space cap is generous; RLIMIT_DATA (and the cgroup)
 		// bound what is actually used.

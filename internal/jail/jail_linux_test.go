@@ -1,0 +1,398 @@
+package jail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Test binaries, built once in TestMain.
+var (
+	attackBin  string // testdata/attack: one escape attempt per subcommand
+	airlockBin string // the CLI, for tests that run as another user
+	buildErr   error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "airlock-jail-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// Readable by the unprivileged identity the jail runs as.
+	_ = os.Chmod(dir, 0o755)
+	attackBin = filepath.Join(dir, "attack")
+	airlockBin = filepath.Join(dir, "airlock")
+	for _, b := range [][2]string{{attackBin, "./testdata/attack"}, {airlockBin, "../../cmd/airlock"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build %s: %v\n%s", b[1], err, out)
+			break
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func needJail(t *testing.T) {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	if err := Supported(); err != nil {
+		t.Skip(err)
+	}
+}
+
+// run runs cfg and returns the result and the program's stdout+stderr.
+func runJail(t *testing.T, cfg Config) (*Result, string) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cfg.Stdout, cfg.Stderr = out, out
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	b, _ := os.ReadFile(out.Name())
+	return res, string(b)
+}
+
+// attack runs one attack subcommand and fails unless the jail stopped it.
+func attack(t *testing.T, cfg Config, args ...string) string {
+	t.Helper()
+	cfg.Args = append([]string{attackBin}, args...)
+	res, out := runJail(t, cfg)
+	if res.Status != StatusOK || !strings.HasPrefix(out, "BLOCKED") {
+		t.Fatalf("attack %v not stopped: status %s (%s), output %q", args, res.Status, res.Message, out)
+	}
+	return out
+}
+
+func TestAttacksStoppedBySyscallFilter(t *testing.T) {
+	needJail(t)
+	for _, tc := range [][]string{
+		{"ptrace", "1"},
+		{"traceme"},
+		{"mount"},
+		{"umount"},
+		{"userns"},
+		{"clone-userns"},
+		{"clone3"},
+		{"setns"},
+		{"keyctl"},
+		{"io_uring"},
+		{"bpf"},
+		{"userfaultfd"},
+		{"perf"},
+		{"process_vm"},
+		{"tiocsti"},
+		{"tioclinux"},
+		{"socket", "vsock"},
+		{"socket", "packet"},
+		{"socket", "alg"},
+		{"socket", "key"},
+		{"socket", "bluetooth"},
+		{"chroot-escape"},
+	} {
+		t.Run(strings.Join(tc, "_"), func(t *testing.T) {
+			t.Parallel()
+			attack(t, Config{}, tc...)
+		})
+	}
+}
+
+func TestReadHostFilesOutsideBinds(t *testing.T) {
+	needJail(t)
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("host secret"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/etc/shadow", "/etc/passwd", "/etc/hostname", "/root/.bashrc", secret, "/sys/kernel/notes"} {
+		out := attack(t, Config{}, "read", p)
+		if !strings.Contains(out, "no such file") {
+			t.Errorf("read %s: want ENOENT (not in the jail's tree), got %q", p, out)
+		}
+	}
+}
+
+func TestWriteReadOnlyBinds(t *testing.T) {
+	needJail(t)
+	ro := t.TempDir()
+	_ = os.Chmod(ro, 0o777)
+	cfg := Config{Mounts: []Mount{{Kind: ReadOnlyBind, Source: ro, Dest: "/data"}}}
+	for _, p := range []string{"/usr/pwned", "/pwned", "/etc/pwned", "/data/pwned", "/dev/pwned", "/proc/pwned"} {
+		attack(t, cfg, "write", p)
+	}
+	if _, err := os.Stat(filepath.Join(ro, "pwned")); err == nil {
+		t.Fatal("read-only bind was written")
+	}
+	// The writable scratch space works, and a writable bind is writable.
+	rw := t.TempDir()
+	_ = os.Chmod(rw, 0o777)
+	cfg = Config{Args: []string{"/bin/sh", "-c", "echo hi > /tmp/x && cat /tmp/x && echo ok > /out/f"}, Mounts: []Mount{{Kind: Bind, Source: rw, Dest: "/out"}}}
+	res, out := runJail(t, cfg)
+	if res.Status != StatusOK || out != "hi\n" {
+		t.Fatalf("scratch /tmp: %s %q", res.Status, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rw, "f")); string(b) != "ok\n" {
+		t.Fatalf("writable bind: got %q", b)
+	}
+}
+
+func TestProcRootAndExeTricks(t *testing.T) {
+	needJail(t)
+	attack(t, Config{}, "proc-root")
+	attack(t, Config{}, "procs")
+}
+
+func TestPtraceOfParent(t *testing.T) {
+	needJail(t)
+	// The parent is outside the pid namespace: its pid does not exist.
+	attack(t, Config{}, "ptrace", strconv.Itoa(os.Getpid()))
+}
+
+func TestCapabilitiesDropped(t *testing.T) {
+	needJail(t)
+	attack(t, Config{}, "caps")
+	out := attack(t, Config{}, "uid")
+	if os.Getuid() == 0 && !strings.Contains(out, "uid=65534 gid=65534") {
+		t.Fatalf("root must map to nobody inside, got %q", out)
+	}
+}
+
+func TestForkBomb(t *testing.T) {
+	needJail(t)
+	cfg := Config{Limits: Limits{Processes: 32, WallTime: 60 * time.Second}}
+	attack(t, cfg, "forkbomb")
+}
+
+func TestDiskFillStopsAtTmpfsSize(t *testing.T) {
+	needJail(t)
+	cfg := Config{Mounts: []Mount{{Kind: Tmpfs, Dest: "/scratch", SizeBytes: 4 << 20}}}
+	out := attack(t, cfg, "diskfill", "/scratch/fill")
+	var n int64
+	fmt.Sscanf(strings.TrimPrefix(out, "BLOCKED wrote "), "%d", &n)
+	if n > 4<<20 || !strings.Contains(out, "no space left") {
+		t.Fatalf("disk fill: %q", out)
+	}
+	// RLIMIT_FSIZE bounds a single file even on a large tmpfs.
+	cfg = Config{Limits: Limits{FileSizeBytes: 1 << 20}}
+	out = attack(t, cfg, "diskfill", "/tmp/fill")
+	if !strings.Contains(out, "file too large") {
+		t.Fatalf("fsize: %q", out)
+	}
+}
+
+func TestMemoryBomb(t *testing.T) {
+	needJail(t)
+	cfg := Config{Args: []string{attackBin, "membomb"}, Limits: Limits{MemoryBytes: 64 << 20}}
+	res, out := runJail(t, cfg)
+	if res.Cgroup {
+		if res.Status != StatusMemory {
+			t.Fatalf("memory bomb with cgroup: status %s (%s) %q", res.Status, res.Message, out)
+		}
+	} else if res.Status == StatusOK || strings.Contains(out, "ESCAPED") {
+		t.Fatalf("memory bomb without cgroup: status %s %q", res.Status, out)
+	}
+	if res.MaxRSSBytes > 96<<20 {
+		t.Fatalf("peak memory %d over the 64 MiB limit", res.MaxRSSBytes)
+	}
+}
+
+func TestCPULoopTimesOut(t *testing.T) {
+	needJail(t)
+	res, _ := runJail(t, Config{Args: []string{attackBin, "cpuloop"}, Limits: Limits{CPUTime: time.Second}})
+	if res.Status != StatusTimeout || res.Message != "CPU time limit exceeded" {
+		t.Fatalf("cpu loop: %s %q", res.Status, res.Message)
+	}
+	res, _ = runJail(t, Config{Args: []string{attackBin, "sleep"}, Limits: Limits{WallTime: 300 * time.Millisecond}})
+	if res.Status != StatusTimeout || !strings.Contains(res.Message, "wall-clock") {
+		t.Fatalf("sleep: %s %q", res.Status, res.Message)
+	}
+}
+
+func TestLeakedDescriptors(t *testing.T) {
+	needJail(t)
+	// A descriptor without close-on-exec, as a careless embedder would leak.
+	fd, err := syscall.Open("/etc/hostname", syscall.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	attack(t, Config{}, "fds")
+}
+
+func TestLeakedEnvironment(t *testing.T) {
+	needJail(t)
+	t.Setenv("AIRLOCK_TEST_SECRET", "hunter2")
+	attack(t, Config{Env: []string{"ALLOWED=1"}}, "env")
+}
+
+func TestNoNetworkWithoutProxy(t *testing.T) {
+	needJail(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	attack(t, Config{}, "connect", ln.Addr().String())
+	attack(t, Config{}, "connect", "1.1.1.1:80")
+	attack(t, Config{}, "connect", "169.254.169.254:80")
+}
+
+func TestSignalsToHostProcesses(t *testing.T) {
+	needJail(t)
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Process.Kill()
+	attack(t, Config{}, "kill", strconv.Itoa(sleeper.Process.Pid))
+	attack(t, Config{}, "killall")
+	// The host process is still alive.
+	if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("host process died: %v", err)
+	}
+}
+
+func TestHostAbstractUnixSockets(t *testing.T) {
+	needJail(t)
+	name := fmt.Sprintf("airlock-test-%d", os.Getpid())
+	ln, err := net.Listen("unix", "@"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	attack(t, Config{}, "abstract", name)
+}
+
+func TestSymlinkedBindSourceIsResolvedOnHost(t *testing.T) {
+	needJail(t)
+	dir := t.TempDir()
+	_ = os.Chmod(dir, 0o755)
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(real, "f"), []byte("data"), 0o644)
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	res, out := runJail(t, Config{Args: []string{"/bin/cat", "/data/f"}, Mounts: []Mount{{Kind: ReadOnlyBind, Source: link, Dest: "/data"}}})
+	if res.Status != StatusOK || out != "data" {
+		t.Fatalf("got %s %q", res.Status, out)
+	}
+}
+
+func TestSetupFailureIsReported(t *testing.T) {
+	needJail(t)
+	res, err := Run(context.Background(), Config{Args: []string{"/bin/true"}, Dir: "/nonexistent"})
+	if err == nil || res.Status != StatusInternal || !strings.Contains(err.Error(), "chdir /nonexistent") {
+		t.Fatalf("got %v, %+v", err, res)
+	}
+}
+
+func TestExitStatusAndSignal(t *testing.T) {
+	needJail(t)
+	res, _ := runJail(t, Config{Args: []string{"/bin/sh", "-c", "exit 7"}})
+	if res.Status != StatusRuntime || res.ExitCode != 7 {
+		t.Fatalf("exit 7: %+v", res)
+	}
+	// pid 1 ignores signals it has no handler for, except from the kernel.
+	res, _ = runJail(t, Config{Args: []string{"/bin/sh", "-c", "sh -c 'kill -SEGV $$'; exit 3"}})
+	if res.Status != StatusRuntime {
+		t.Fatalf("child signal: %+v", res)
+	}
+	if !strings.Contains(res.Meta(), "status:RE\nexitcode:3\n") {
+		t.Fatalf("meta: %q", res.Meta())
+	}
+}
+
+// TestUnprivileged runs the CLI as nobody: the jail must work without any
+// host privilege, and the same attacks must fail.
+func TestUnprivileged(t *testing.T) {
+	needJail(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root to switch to nobody")
+	}
+	runAs := func(args ...string) (string, error) {
+		cmd := exec.Command(airlockBin, append([]string{"jail", "--"}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := runAs(attackBin, "uid")
+	if err != nil {
+		if strings.Contains(out, "unavailable") || strings.Contains(out, "namespaces") {
+			t.Skipf("unprivileged user namespaces unavailable: %s", out)
+		}
+		t.Fatalf("jail as nobody: %v %s", err, out)
+	}
+	for _, a := range [][]string{{"caps"}, {"read", "/etc/shadow"}, {"keyctl"}, {"userns"}, {"mount"}, {"procs"}, {"connect", "1.1.1.1:80"}} {
+		out, err := runAs(append([]string{attackBin}, a...)...)
+		if err != nil || !strings.HasPrefix(out, "BLOCKED") {
+			t.Errorf("as nobody, attack %v: %v %q", a, err, out)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no command", Config{}},
+		{"relative mount", Config{Args: []string{"x"}, Mounts: []Mount{{Kind: Tmpfs, Dest: "tmp"}}}},
+		{"mount over /proc", Config{Args: []string{"x"}, Mounts: []Mount{{Kind: Tmpfs, Dest: "/proc"}}}},
+		{"proxy without server", Config{Args: []string{"x"}, Net: NetProxy}},
+		{"bad env", Config{Args: []string{"x"}, Env: []string{"NOEQUALS"}}},
+	} {
+		if err := tc.cfg.Validate(); err == nil {
+			t.Errorf("%s: want an error", tc.name)
+		}
+	}
+	if _, err := ParseMountSpec(Tmpfs, "/x:size=12M"); err != nil {
+		t.Error(err)
+	}
+	m, _ := ParseMountSpec(ReadOnlyBind, "/a:/b")
+	if m.Source != "/a" || m.Dest != "/b" {
+		t.Errorf("parse bind: %+v", m)
+	}
+	if !errors.Is(fmt.Errorf("x: %w", ErrUnsupported), ErrUnsupported) {
+		t.Fatal("ErrUnsupported must wrap")
+	}
+}
