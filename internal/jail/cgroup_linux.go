@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 package jail
 
 import (
@@ -102,6 +104,7 @@ func detectCgroup() CgroupInfo {
 type cgroup struct {
 	version int
 	dirs    map[string]string
+	parents map[string]string
 	fd      int // v2 directory, for CLONE_INTO_CGROUP; -1 otherwise
 }
 
@@ -110,7 +113,7 @@ var cgroupSeq atomic.Uint64
 // newCgroup creates the jail's cgroup with the memory and process limits.
 func newCgroup(info CgroupInfo, lim Limits) (cg *cgroup, err error) {
 	name := fmt.Sprintf("airlock-%d-%d", os.Getpid(), cgroupSeq.Add(1))
-	cg = &cgroup{version: info.Version, dirs: map[string]string{}, fd: -1}
+	cg = &cgroup{version: info.Version, dirs: map[string]string{}, parents: info.Dirs, fd: -1}
 	defer func() {
 		if err != nil {
 			cg.remove()
@@ -158,17 +161,32 @@ func newCgroup(info CgroupInfo, lim Limits) (cg *cgroup, err error) {
 	return cg, nil
 }
 
-// attach moves pid into the v1 cgroups (v2 uses CLONE_INTO_CGROUP).
-func (cg *cgroup) attach(pid int) error {
+// enterThread moves the cloning thread tid into the jail's v1 cgroups, so
+// the child is born in them (v2 uses CLONE_INTO_CGROUP instead).
+func (cg *cgroup) enterThread(tid int) error {
 	if cg.version != 1 {
 		return nil
 	}
 	for _, dir := range cg.dirs {
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "tasks"), []byte(strconv.Itoa(tid)), 0); err != nil {
 			return fmt.Errorf("jail: cgroup attach: %w", err)
 		}
 	}
 	return nil
+}
+
+// leaveThread moves the cloning thread back to its own cgroups.
+func (cg *cgroup) leaveThread(tid int) error {
+	if cg.version != 1 {
+		return nil
+	}
+	var errs []error
+	for c := range cg.dirs {
+		if err := os.WriteFile(filepath.Join(cg.parents[c], "tasks"), []byte(strconv.Itoa(tid)), 0); err != nil {
+			errs = append(errs, fmt.Errorf("jail: cgroup detach: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // stats returns the peak memory, whether the OOM killer fired, and the

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && amd64
 
 package jail
 
@@ -39,10 +39,9 @@ type childProgram struct {
 	ops  []op
 	res  []uintptr
 	keep []any
-	// errPipe is the write end of the close-on-exec error pipe; the child
-	// writes {op index, errno} as two little-endian uint32 and exits.
-	errPipe int
-	errBuf  [2]uint32
+	// errBuf receives {op index, errno} from a child whose op failed
+	// (the child shares the parent's memory).
+	errBuf [2]uint32
 	// trace, when non-zero, is the address of a MAP_SHARED array of
 	// timespecs; the child stamps one after each op (for profiling the
 	// set-up, see AIRLOCK_JAIL_TRACE).
@@ -95,42 +94,49 @@ func runtimeAfterFork()
 //go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
 func runtimeAfterForkInChild()
 
-// forkRun clones a child with args and runs p in it. It returns the child's
-// pid in the parent. The caller holds syscall.ForkLock.
+// vforkSyscall is implemented in vfork_linux_amd64.s.
+func vforkSyscall(trap, a1, a2 uintptr) (r1 uintptr, err syscall.Errno)
+
+// forkRun clones a child with args (which must include CLONE_VM and
+// CLONE_VFORK) and runs p in it. The calling thread is suspended until the
+// child has exec'd or exited; on return, p.errBuf[1] is the errno of the
+// failed op (index p.errBuf[0]), or 0 if the program is running. The
+// caller holds syscall.ForkLock and calls runtimeAfterFork.
 //
-// This must not be inlined and must not be instrumented: after
-// runtimeBeforeFork the child may only execute raw system calls and plain
-// memory operations in this frame.
+// The child shares this goroutine's stack and the whole address space with
+// the parent, and runs while the parent's other threads run. So, as in
+// syscall.forkAndExecInChild1: the child never returns from this frame,
+// and after runtimeBeforeFork it executes only raw system calls and plain
+// memory operations (no allocation, no calls that could grow the stack, no
+// race-detector instrumentation). The parent path uses nothing but the
+// results of vforkSyscall, which it writes after the child is gone.
 //
 //go:noinline
 //go:norace
 //go:nocheckptr
 func forkRun(args *cloneArgs, p *childProgram) (pid uintptr, err syscall.Errno) {
 	var (
-		i          int
-		n          int
-		o          *op
-		a          [6]uintptr
-		r1         uintptr
-		e          syscall.Errno
-		ops        []op
-		res        []uintptr
-		errPipe    uintptr
-		errBufAddr uintptr
-		trace      uintptr
+		i     int
+		n     int
+		o     *op
+		a     [6]uintptr
+		r1    uintptr
+		e     syscall.Errno
+		ops   []op
+		res   []uintptr
+		trace uintptr
+		eb    *[2]uint32
 	)
 	ops = p.ops
 	res = p.res
 	n = len(ops)
-	errPipe = uintptr(p.errPipe)
-	errBufAddr = uintptr(unsafe.Pointer(&p.errBuf[0]))
 	trace = p.trace
+	eb = &p.errBuf
 
 	runtimeBeforeFork()
-	pid, _, err = syscall.RawSyscall(unix_SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0)
+	pid, err = vforkSyscall(unix_SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args))
 	if err != 0 || pid != 0 {
-		runtimeAfterFork()
-		return pid, err
+		return
 	}
 
 	// In the child.
@@ -165,20 +171,20 @@ func forkRun(args *cloneArgs, p *childProgram) (pid uintptr, err syscall.Errno) 
 			goto fail
 		}
 		res[i] = r1
-		if trace != 0 {
-			syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 1, trace+uintptr(i)*16, 0)
-		}
 		if o.store != nil {
 			*o.store = int32(r1)
+		}
+		if trace != 0 {
+			syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 1, trace+uintptr(i)*16, 0)
 		}
 	}
 	// The last op is execve; reaching here means the program had none.
 	e = syscall.ENOEXEC
 
 fail:
-	p.errBuf[0] = uint32(i)
-	p.errBuf[1] = uint32(e)
-	syscall.RawSyscall(syscall.SYS_WRITE, errPipe, errBufAddr, 8)
+	// Shared memory: the parent reads this when vfork returns.
+	eb[0] = uint32(i)
+	eb[1] = uint32(e)
 	for {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
 	}

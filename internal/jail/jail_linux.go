@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 package jail
 
 import (
@@ -23,32 +25,46 @@ import (
 
 // Parent/child protocol
 //
-// The parent (the airlock process) prepares a childProgram (fork_unsafe.go)
-// and clones the child with clone3 into new user, mount, pid, ipc, uts,
-// cgroup and (unless NetUnsafeHost) network namespaces, with CLONE_PIDFD.
-// Three descriptors connect them, all created close-on-exec:
+// There is no re-exec and no handshake. The parent (the airlock process)
+// prepares a childProgram (fork_unsafe.go): every path, struct, BPF filter
+// and argument vector the child needs. One locked OS thread then clones
+// the child with clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) into new user,
+// mount, pid, ipc, uts, cgroup and (unless NetUnsafeHost) network
+// namespaces. The thread is suspended until the child has run its program
+// to execve (or failed); the child shares the parent's memory, so:
 //
-//	sync  (pipe, parent -> child): the child's second op reads one byte. The
-//	      parent writes it after it has written the child's uid_map and
-//	      gid_map (a child cannot map a root parent to an unprivileged
-//	      identity itself) and attached it to its v1 cgroups. If the parent
-//	      dies first, the read returns 0 bytes and the child exits; after the
-//	      first op, PR_SET_PDEATHSIG kills it.
-//	err   (pipe, child -> parent): if an op fails, the child writes
-//	      {op index, errno} and exits 127. execve closes it: EOF without data
-//	      means the program is running, so set-up errors are reported with
-//	      the failing step, never as the program's exit status.
-//	proxy (unix socketpair, NetProxy only): the child creates the proxy's
-//	      listening socket on 127.0.0.1:ProxyPort inside its network
-//	      namespace and sends it with SCM_RIGHTS; the parent serves the
-//	      egress proxy on it, so the jail reaches the network only through
-//	      that socket.
+//   - a failing op stores {op index, errno} in the program's errBuf and
+//     the child exits 127; the parent reads errBuf when vfork returns, so a
+//     set-up error is reported with its step, never as the program's exit
+//     status;
+//   - nothing needs copying or synchronizing: the child writes its own
+//     setgroups/uid_map/gid_map (a one-line map of its own effective ids,
+//     which any user may write).
+//
+// Identity: inside the jail the program runs as the caller's uid and gid,
+// mapped to themselves; a root caller is mapped to nobody (65534) instead.
+// For that, the cloning thread (only it: credentials are per thread in
+// Linux) drops its supplementary groups and sets its effective uid and gid
+// to 65534 just for the clone, so the new user namespace belongs to nobody
+// and the child can map itself; the thread restores them afterwards, and
+// a thread that cannot is discarded. Because the child then lacks root's
+// file access, a root parent opens and clones (open_tree) the bind sources
+// itself and the child only attaches them.
+//
+// Cgroups: v2 uses CLONE_INTO_CGROUP; with v1 the cloning thread joins the
+// jail's cgroups for the clone (the child inherits them) and leaves after.
+//
+// Proxy (NetProxy only): the child creates the proxy's listening socket on
+// 127.0.0.1:ProxyPort inside its network namespace and sends it over a
+// unix socketpair with SCM_RIGHTS; the parent serves the egress proxy on
+// it, so the jail reaches the network only through that socket.
 //
 // The program is pid 1 of its pid namespace: when it exits, the kernel
 // kills every process left in the jail. The parent kills it through the
 // pidfd on timeout or cancellation, and waits for it with wait4 on the OS
 // thread that cloned it (PDEATHSIG follows the thread, which stays locked
-// until the child is reaped).
+// until the child is reaped). If the parent dies, PR_SET_PDEATHSIG (the
+// child's first op, and again after its credential change) kills it.
 
 var hostID = sync.OnceValues(func() (uid, gid int) { return os.Getuid(), os.Getgid() })
 
@@ -175,8 +191,9 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		}
 	}
 
-	// Descriptors handed to the child, moved above every descriptor it
-	// will use so the dup3 shuffle cannot clobber one.
+	// Descriptors handed to the child. They are duplicated (close-on-exec)
+	// above every number the child could open before its dup3 ops, which
+	// run after the mounts are done.
 	files := []*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}
 	files = append(files, cfg.ExtraFiles...)
 	var devnull *os.File
@@ -196,36 +213,14 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	if len(files)+8 > base {
 		base = len(files) + 8
 	}
-	high := func(fd int) (int, error) {
-		n, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, base)
-		if err != nil {
-			return -1, fmt.Errorf("jail: dup: %w", err)
-		}
-		owned.add(n)
-		return n, nil
-	}
 	childFDs := make([]int, len(files))
 	for i, f := range files {
-		if childFDs[i], err = high(int(f.Fd())); err != nil {
-			return err
+		n, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, base)
+		if err != nil {
+			return fmt.Errorf("jail: dup: %w", err)
 		}
-	}
-	var syncP, errP [2]int
-	if err := unix.Pipe2(syncP[:], unix.O_CLOEXEC); err != nil {
-		return fmt.Errorf("jail: pipe: %w", err)
-	}
-	owned.add(syncP[0], syncP[1])
-	if err := unix.Pipe2(errP[:], unix.O_CLOEXEC); err != nil {
-		return fmt.Errorf("jail: pipe: %w", err)
-	}
-	owned.add(errP[0], errP[1])
-	syncR, err := high(syncP[0])
-	if err != nil {
-		return err
-	}
-	errW, err := high(errP[1])
-	if err != nil {
-		return err
+		owned.add(n)
+		childFDs[i] = n
 	}
 	var proxySock [2]int
 	proxyW := -1
@@ -235,9 +230,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 			return fmt.Errorf("jail: socketpair: %w", err)
 		}
 		owned.add(proxySock[0], proxySock[1])
-		if proxyW, err = high(proxySock[1]); err != nil {
-			return err
-		}
+		proxyW = proxySock[1]
 	}
 
 	env := slices.Clone(cfg.Env)
@@ -251,9 +244,18 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		uid, gid = unprivilegedID, unprivilegedID
 	}
 
-	p := &childProgram{errPipe: errW}
-	b := &builder{p: p, cfg: cfg, lim: lim, net: net, entries: entries, root: root, uid: uid, gid: gid, cgroup: cg != nil}
-	if err := b.build(prog, env, childFDs, syncR, proxyW); err != nil {
+	// A root parent clones the bind sources itself (see the protocol
+	// comment); the child only attaches the detached trees.
+	var trees []int
+	if root {
+		if trees, err = openTrees(entries, owned); err != nil {
+			return err
+		}
+	}
+
+	p := &childProgram{}
+	b := &builder{p: p, cfg: cfg, lim: lim, net: net, entries: entries, root: root, uid: uid, gid: gid, cgroup: cg != nil, trees: trees}
+	if err := b.build(prog, env, childFDs, proxyW); err != nil {
 		return err
 	}
 	p.res = make([]uintptr, len(p.ops))
@@ -262,8 +264,6 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		traceMem, _ = unix.Mmap(-1, 0, 16*len(p.ops), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
 		p.trace = uintptr(unsafe.Pointer(&traceMem[0]))
 		defer func() {
-			var ts0 unix.Timespec
-			unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts0)
 			prev := int64(0)
 			for i := range p.ops {
 				ts := (*unix.Timespec)(unsafe.Pointer(&traceMem[16*i]))
@@ -281,7 +281,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	tr("built")
 
 	flags := uint64(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
-		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_PIDFD)
+		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_PIDFD | unix.CLONE_VM | unix.CLONE_VFORK)
 	if net != NetUnsafeHost {
 		flags |= unix.CLONE_NEWNET
 	}
@@ -292,8 +292,8 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		ca.cgroup = uint64(cg.fd)
 	}
 
-	// The goroutine that clones must stay on its OS thread until the child
-	// is reaped: PDEATHSIG fires when the cloning thread exits.
+	// The goroutine that clones stays on its OS thread until the child is
+	// reaped: PDEATHSIG fires when the cloning thread exits.
 	type waited struct {
 		status unix.WaitStatus
 		ru     unix.Rusage
@@ -305,13 +305,47 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	var start time.Time
 	go func() {
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		// A thread whose credentials could not be restored is never
+		// reused: returning while locked makes the runtime end it.
+		clean := true
+		defer func() {
+			if clean {
+				runtime.UnlockOSThread()
+			}
+		}()
+		tid := unix.Gettid()
+		if cg != nil {
+			if err := cg.enterThread(tid); err != nil {
+				started <- err
+				return
+			}
+		}
+		if root {
+			if err := dropThreadCreds(); err != nil {
+				clean = false
+				started <- err
+				return
+			}
+		}
 		syscall.ForkLock.Lock()
 		start = time.Now()
 		r, e := forkRun(ca, p)
+		runtimeAfterFork()
 		syscall.ForkLock.Unlock()
 		runtime.KeepAlive(p)
 		runtime.KeepAlive(ca)
+		if root {
+			if restoreThreadCreds() != nil {
+				clean = false
+			}
+			// Credential changes cleared the process's dumpable flag.
+			_ = unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+		}
+		if cg != nil {
+			if err := cg.leaveThread(tid); err != nil {
+				clean = false
+			}
+		}
 		if e != 0 {
 			started <- fmt.Errorf("jail: clone3: %w", e)
 			return
@@ -328,13 +362,13 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		done <- w
 	}()
 	if err := <-started; err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSPC) {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EUSERS) {
 			return fmt.Errorf("%w: cannot create namespaces (%v); are unprivileged user namespaces enabled?", ErrUnsupported, err)
 		}
 		return err
 	}
 	pfd := int(pidfd)
-	tr("cloned")
+	tr("execed")
 	kill := func() { _ = unix.PidfdSendSignal(pfd, unix.SIGKILL, nil, 0) }
 	reaped := false
 	defer func() {
@@ -344,30 +378,12 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		}
 		unix.Close(pfd)
 	}()
-
-	// Child-side ends are the child's now.
+	// The child has exec'd or failed: the descriptors it needed are its own.
 	owned.close(childFDs...)
-	owned.close(syncR, errW, errP[1], proxyW)
-
-	if err := writeIDMaps(pid, root, uid, gid); err != nil {
-		return err
-	}
-	if cg != nil {
-		if err := cg.attach(pid); err != nil {
-			return err
-		}
-	}
-	if _, err := unix.Write(syncP[1], []byte{1}); err != nil {
-		return fmt.Errorf("jail: sync: %w", err)
-	}
-	owned.close(syncP[1])
-	tr("synced")
-
-	var eb [8]byte
-	n, _ := readFull(errP[0], eb[:])
-	if n == 8 {
-		i := int(uint32(eb[0]) | uint32(eb[1])<<8 | uint32(eb[2])<<16 | uint32(eb[3])<<24)
-		e := syscall.Errno(uint32(eb[4]) | uint32(eb[5])<<8 | uint32(eb[6])<<16 | uint32(eb[7])<<24)
+	owned.close(trees...)
+	owned.close(proxyW)
+	if e := syscall.Errno(p.errBuf[1]); e != 0 {
+		i := int(p.errBuf[0])
 		what := "unknown step"
 		if i >= 0 && i < len(p.ops) {
 			what = p.ops[i].what
@@ -375,7 +391,6 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		return fmt.Errorf("jail: set-up failed at %s: %w", what, e)
 	}
 
-	tr("execed")
 	if net == NetProxy {
 		ln, err := recvListener(proxySock[0])
 		if err != nil {
@@ -473,37 +488,6 @@ func (s fdSet) closeAll() {
 		unix.Close(fd)
 	}
 	clear(s)
-}
-
-func readFull(fd int, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := unix.Read(fd, b[n:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || m == 0 {
-			return n, err
-		}
-		n += m
-	}
-	return n, nil
-}
-
-func writeIDMaps(pid int, root bool, uid, gid int) error {
-	dir := "/proc/" + strconv.Itoa(pid) + "/"
-	if !root {
-		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
-			return fmt.Errorf("jail: setgroups: %w", err)
-		}
-	}
-	if err := os.WriteFile(dir+"uid_map", fmt.Appendf(nil, "%d %d 1", uid, uid), 0); err != nil {
-		return fmt.Errorf("jail: uid_map: %w", err)
-	}
-	if err := os.WriteFile(dir+"gid_map", fmt.Appendf(nil, "%d %d 1", gid, gid), 0); err != nil {
-		return fmt.Errorf("jail: gid_map: %w", err)
-	}
-	return nil
 }
 
 func recvListener(sock int) (net.Listener, error) {
@@ -662,31 +646,118 @@ type builder struct {
 	root     bool
 	uid, gid int
 	cgroup   bool
+	trees    []int // root caller: detached bind trees by entry, else nil
+}
+
+func mountAttr(rw bool) *unix.MountAttr {
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if !rw {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
+	return attr
+}
+
+// openTrees opens each bind source (without following symlinks: they were
+// resolved by buildTree, so one swapped in since fails the run) and clones
+// it into a detached mount with its flags. The descriptors are close-on-exec
+// and added to owned.
+func openTrees(es []entry, owned fdSet) ([]int, error) {
+	trees := make([]int, len(es))
+	for i, e := range es {
+		trees[i] = -1
+		if e.kind != entryBind {
+			continue
+		}
+		fd, err := unix.Openat2(unix.AT_FDCWD, e.src, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
+		if err != nil {
+			return nil, fmt.Errorf("jail: mount source %s: %w", e.src, err)
+		}
+		t, err := unix.OpenTree(fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+		unix.Close(fd)
+		if err != nil {
+			return nil, fmt.Errorf("jail: clone mount %s: %w", e.src, err)
+		}
+		owned.add(t)
+		trees[i] = t
+		if err := unix.MountSetattr(t, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, mountAttr(e.rw)); err != nil {
+			return nil, fmt.Errorf("jail: mount flags %s: %w", e.src, err)
+		}
+	}
+	return trees, nil
+}
+
+// dropThreadCreds makes the calling (locked) thread's effective uid and
+// gid nobody and empties its supplementary groups, keeping root as the
+// real and saved ids so restoreThreadCreds can undo it. Raw system calls:
+// the change must stay on this thread.
+func dropThreadCreds() error {
+	keep := ^uintptr(0)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		return fmt.Errorf("jail: setgroups: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, keep, unprivilegedID, keep); e != 0 {
+		return fmt.Errorf("jail: setresgid: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, keep, unprivilegedID, keep); e != 0 {
+		return fmt.Errorf("jail: setresuid: %w", e)
+	}
+	return nil
+}
+
+var hostGroups = sync.OnceValue(func() []uint32 {
+	gs, _ := unix.Getgroups()
+	out := make([]uint32, len(gs))
+	for i, g := range gs {
+		out[i] = uint32(g)
+	}
+	return out
+})
+
+// restoreThreadCreds undoes dropThreadCreds and checks the result.
+func restoreThreadCreds() error {
+	keep := ^uintptr(0)
+	unix.RawSyscall(unix.SYS_SETRESUID, keep, 0, keep)
+	gid := uint32(os.Getgid())
+	unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(gid), keep)
+	gs := hostGroups()
+	var gp uintptr
+	if len(gs) > 0 {
+		gp = uintptr(unsafe.Pointer(&gs[0]))
+	}
+	unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gs)), gp, 0)
+	var r, e, sv uint32
+	unix.RawSyscall(unix.SYS_GETRESUID, uintptr(unsafe.Pointer(&r)), uintptr(unsafe.Pointer(&e)), uintptr(unsafe.Pointer(&sv)))
+	if r != 0 || e != 0 || sv != 0 {
+		return errors.New("jail: could not restore thread credentials")
+	}
+	unix.RawSyscall(unix.SYS_GETRESGID, uintptr(unsafe.Pointer(&r)), uintptr(unsafe.Pointer(&e)), uintptr(unsafe.Pointer(&sv)))
+	if r != gid || e != gid || sv != gid {
+		return errors.New("jail: could not restore thread credentials")
+	}
+	return nil
 }
 
 var devices = []string{"null", "zero", "full", "random", "urandom"}
 
-func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW int) error {
+func (b *builder) build(prog string, env []string, childFDs []int, proxyW int) error {
 	p := b.p
 	at := func(rel string) string { return stageDir + rel }
-	var syncBuf [1]byte
 	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)}, what: "prctl(PR_SET_PDEATHSIG)"})
-	// Before waiting for the parent (this overlaps with its writing the
-	// id maps), open every bind source in this mount namespace, with the
-	// caller's file access rights, without following symlinks (they were resolved on the host; a symlink swapped in since
-	// fails here), and clone it into a detached, flagged mount.
+
+	// An unprivileged caller's child opens every bind source in its new
+	// mount namespace, with the caller's file access rights, without
+	// following symlinks (they were resolved on the host; a symlink swapped
+	// in since fails here), and clones it into a detached, flagged mount.
+	// (A root caller did this in openTrees.)
 	trees := make([]int16, len(b.entries))
 	for i, e := range b.entries {
-		if e.kind != entryBind {
+		if e.kind != entryBind || b.root {
 			continue
 		}
 		how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
 		fd := p.add(op{nr: unix.SYS_OPENAT2, args: [6]uintptr{atFDCWD, p.cstr(e.src), p.ptr(unsafe.Pointer(how), how), unsafe.Sizeof(*how)}, what: "open mount source " + e.src})
 		t := p.add(op{nr: unix.SYS_OPEN_TREE, args: [6]uintptr{0, p.cstr(""), unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH | unix.AT_RECURSIVE}, ref: [6]int16{fd}, what: "clone mount " + e.src})
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
-		if !e.rw {
-			attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
-		}
+		attr := mountAttr(e.rw)
 		p.add(op{nr: unix.SYS_MOUNT_SETATTR, args: [6]uintptr{0, p.cstr(""), unix.AT_EMPTY_PATH | unix.AT_RECURSIVE, p.ptr(unsafe.Pointer(attr), attr), unsafe.Sizeof(*attr)}, ref: [6]int16{t}, what: "set mount flags " + e.src})
 		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{fd}, what: "close"})
 		trees[i] = t
@@ -699,26 +770,28 @@ func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW
 		devTrees[i] = t
 	}
 
-	p.add(op{nr: unix.SYS_READ, args: [6]uintptr{uintptr(syncR), p.ptr(unsafe.Pointer(&syncBuf[0]), &syncBuf), 1}, want: 1, what: "wait for the parent"})
-	p.ops[len(p.ops)-1].want = 1
-
-	// Identity: a root parent maps the jail to nobody. Switch first, so
-	// every file the set-up creates is owned by a mapped identity, and drop
-	// root's supplementary groups. The user namespace's capabilities stay:
-	// uid 0 is not mapped in it, so leaving it is not "dropping root".
+	// Map the child's own effective ids (see the protocol comment). A
+	// credential change (the cloning thread's) made the shared mm
+	// non-dumpable, which makes /proc/self root-owned: undo that first.
+	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_DUMPABLE, 1}, what: "prctl(PR_SET_DUMPABLE)"})
+	for _, w := range [][2]string{
+		{"/proc/self/setgroups", "deny"},
+		{"/proc/self/uid_map", fmt.Sprintf("%d %d 1", b.uid, b.uid)},
+		{"/proc/self/gid_map", fmt.Sprintf("%d %d 1", b.gid, b.gid)},
+	} {
+		fd := p.add(op{nr: unix.SYS_OPENAT, args: [6]uintptr{atFDCWD, p.cstr(w[0]), unix.O_WRONLY | unix.O_CLOEXEC}, what: "open " + w[0]})
+		p.add(op{nr: unix.SYS_WRITE, args: [6]uintptr{0, p.cstr(w[1]), uintptr(len(w[1]))}, ref: [6]int16{fd}, want: int64(len(w[1])), what: "write " + w[0]})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{fd}, what: "close"})
+	}
 	if b.root {
-		p.add(op{nr: unix.SYS_SETGROUPS, args: [6]uintptr{0, 0}, what: "setgroups"})
+		// The real and saved ids are still root's (unmapped here): make all
+		// of them nobody. uid 0 is not mapped in this namespace, so this
+		// does not clear the namespace capabilities the set-up still needs.
 		p.add(op{nr: unix.SYS_SETRESGID, args: [6]uintptr{uintptr(b.gid), uintptr(b.gid), uintptr(b.gid)}, what: "setresgid"})
 		p.add(op{nr: unix.SYS_SETRESUID, args: [6]uintptr{uintptr(b.uid), uintptr(b.uid), uintptr(b.uid)}, what: "setresuid"})
 		// A credential change clears the parent-death signal.
 		p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)}, what: "prctl(PR_SET_PDEATHSIG)"})
 	}
-
-	// Descriptors: 0, 1, 2 and ExtraFiles; everything else close-on-exec.
-	for i, fd := range childFDs {
-		p.add(op{nr: unix.SYS_DUP3, args: [6]uintptr{uintptr(fd), uintptr(i), 0}, what: "dup3 descriptor " + strconv.Itoa(i)})
-	}
-	p.add(op{nr: unix.SYS_CLOSE_RANGE, args: [6]uintptr{uintptr(len(childFDs)), ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC}, what: "close_range"})
 	p.add(op{nr: unix.SYS_SETSID, what: "setsid"})
 	host := b.cfg.Hostname
 	if host == "" {
@@ -780,8 +853,12 @@ func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW
 				mkdir(path.Dir(e.dst))
 				p.add(op{nr: unix.SYS_MKNODAT, args: [6]uintptr{atFDCWD, p.cstr(at(e.dst)), unix.S_IFREG | 0o644, 0}, okErr: unix.EEXIST, what: "create " + e.dst})
 			}
-			p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), atFDCWD, p.cstr(at(e.dst)), unix.MOVE_MOUNT_F_EMPTY_PATH}, ref: [6]int16{trees[i]}, what: "mount " + e.src + " on " + e.dst})
-			p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{trees[i]}, what: "close"})
+			if b.root {
+				p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{uintptr(b.trees[i]), p.cstr(""), atFDCWD, p.cstr(at(e.dst)), unix.MOVE_MOUNT_F_EMPTY_PATH}, what: "mount " + e.src + " on " + e.dst})
+			} else {
+				p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), atFDCWD, p.cstr(at(e.dst)), unix.MOVE_MOUNT_F_EMPTY_PATH}, ref: [6]int16{trees[i]}, what: "mount " + e.src + " on " + e.dst})
+				p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{trees[i]}, what: "close"})
+			}
 		}
 	}
 	for i, d := range devices {
@@ -804,6 +881,12 @@ func (b *builder) build(prog string, env []string, childFDs []int, syncR, proxyW
 		dir = "/"
 	}
 	p.add(op{nr: unix.SYS_CHDIR, args: [6]uintptr{p.cstr(dir)}, what: "chdir " + dir})
+
+	// Descriptors: 0, 1, 2 and ExtraFiles; everything else close-on-exec.
+	for i, fd := range childFDs {
+		p.add(op{nr: unix.SYS_DUP3, args: [6]uintptr{uintptr(fd), uintptr(i), 0}, what: "dup3 descriptor " + strconv.Itoa(i)})
+	}
+	p.add(op{nr: unix.SYS_CLOSE_RANGE, args: [6]uintptr{uintptr(len(childFDs)), ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC}, what: "close_range"})
 
 	p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_NO_NEW_PRIVS, 1}, what: "prctl(PR_SET_NO_NEW_PRIVS)"})
 
