@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -292,91 +293,105 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		ca.cgroup = uint64(cg.fd)
 	}
 
-	// The goroutine that clones stays on its OS thread until the child is
-	// reaped: PDEATHSIG fires when the cloning thread exits.
-	type waited struct {
-		status unix.WaitStatus
-		ru     unix.Rusage
-		err    error
-	}
-	started := make(chan error, 1)
-	done := make(chan waited, 1)
-	var pid int
-	var start time.Time
-	go func() {
-		runtime.LockOSThread()
-		// A thread whose credentials could not be restored is never
-		// reused: returning while locked makes the runtime end it.
-		clean := true
-		defer func() {
-			if clean {
-				runtime.UnlockOSThread()
-			}
-		}()
-		tid := unix.Gettid()
-		if cg != nil {
-			if err := cg.enterThread(tid); err != nil {
-				started <- err
-				return
-			}
+	// The calling goroutine clones and waits on one locked OS thread:
+	// PDEATHSIG fires when the cloning thread exits, so it must outlive the
+	// child. A thread whose credentials could not be restored is never
+	// reused: returning while locked makes the runtime end it (or, on the
+	// main thread, keeps it wired to this goroutine).
+	runtime.LockOSThread()
+	clean := true
+	defer func() {
+		if clean {
+			runtime.UnlockOSThread()
 		}
-		if root {
-			if err := dropThreadCreds(); err != nil {
-				clean = false
-				started <- err
-				return
-			}
-		}
-		syscall.ForkLock.Lock()
-		start = time.Now()
-		r, e := forkRun(ca, p)
-		runtimeAfterFork()
-		syscall.ForkLock.Unlock()
-		runtime.KeepAlive(p)
-		runtime.KeepAlive(ca)
-		if root {
-			if restoreThreadCreds() != nil {
-				clean = false
-			}
-			// Credential changes cleared the process's dumpable flag.
-			_ = unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
-		}
-		if cg != nil {
-			if err := cg.leaveThread(tid); err != nil {
-				clean = false
-			}
-		}
-		if e != 0 {
-			started <- fmt.Errorf("jail: clone3: %w", e)
-			return
-		}
-		pid = int(r)
-		started <- nil
-		var w waited
-		for {
-			_, w.err = unix.Wait4(pid, &w.status, 0, &w.ru)
-			if !errors.Is(w.err, unix.EINTR) {
-				break
-			}
-		}
-		done <- w
 	}()
-	if err := <-started; err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EUSERS) {
+	tid := unix.Gettid()
+	// ForkLock (held exclusively, as os/exec does) also serializes the
+	// credential dance: the dumpable flag it clears belongs to the mm that
+	// every thread and every vfork child of this process shares.
+	syscall.ForkLock.Lock()
+	var (
+		r     uintptr
+		e     syscall.Errno
+		start time.Time
+	)
+	if cg != nil {
+		if err := cg.enterThread(tid); err != nil {
+			if cg.leaveThread(tid) != nil {
+				clean = false
+			}
+			syscall.ForkLock.Unlock()
+			return err
+		}
+	}
+	if root {
+		if err := dropThreadCreds(); err != nil {
+			clean = false
+			syscall.ForkLock.Unlock()
+			return err
+		}
+	}
+	start = time.Now()
+	r, e = forkRun(ca, p)
+	runtimeAfterFork()
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(ca)
+	if root {
+		if restoreThreadCreds() != nil {
+			clean = false
+		}
+		// Credential changes cleared the process's dumpable flag.
+		_ = unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+	}
+	if cg != nil {
+		if err := cg.leaveThread(tid); err != nil {
+			clean = false
+		}
+	}
+	syscall.ForkLock.Unlock()
+	if e != 0 {
+		err := fmt.Errorf("jail: clone3: %w", e)
+		if errors.Is(e, unix.EPERM) || errors.Is(e, unix.EINVAL) || errors.Is(e, unix.ENOSPC) || errors.Is(e, unix.EUSERS) {
 			return fmt.Errorf("%w: cannot create namespaces (%v); are unprivileged user namespaces enabled?", ErrUnsupported, err)
 		}
 		return err
 	}
+	pid := int(r)
 	pfd := int(pidfd)
 	tr("execed")
-	kill := func() { _ = unix.PidfdSendSignal(pfd, unix.SIGKILL, nil, 0) }
+
+	// kill may run from a timer or a context callback concurrently with
+	// the end of the run; the mutex keeps it off a closed (and possibly
+	// reused) pidfd.
+	var killMu sync.Mutex
+	pfdOpen := true
+	kill := func() {
+		killMu.Lock()
+		if pfdOpen {
+			_ = unix.PidfdSendSignal(pfd, unix.SIGKILL, nil, 0)
+		}
+		killMu.Unlock()
+	}
+	var status unix.WaitStatus
+	var ru unix.Rusage
+	wait := func() error {
+		for {
+			_, err := unix.Wait4(pid, &status, 0, &ru)
+			if !errors.Is(err, unix.EINTR) {
+				return err
+			}
+		}
+	}
 	reaped := false
 	defer func() {
 		if !reaped {
 			kill()
-			<-done
+			_ = wait()
 		}
+		killMu.Lock()
+		pfdOpen = false
 		unix.Close(pfd)
+		killMu.Unlock()
 	}()
 	// The child has exec'd or failed: the descriptors it needed are its own.
 	owned.close(childFDs...)
@@ -400,24 +415,20 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		defer ln.Close()
 	}
 
-	timer := time.AfterFunc(lim.WallTime, kill)
-	defer timer.Stop()
-	var w waited
-	select {
-	case w = <-done:
-	case <-ctx.Done():
-		kill()
-		w = <-done
-	}
+	var wallFired atomic.Bool
+	timer := time.AfterFunc(lim.WallTime, func() { wallFired.Store(true); kill() })
+	stopCtx := context.AfterFunc(ctx, kill)
+	werr := wait()
 	reaped = true
+	timer.Stop()
+	stopCtx()
 	tr("reaped")
 	res.WallTime = time.Since(start)
-	wallTimedOut := !timer.Stop() && ctx.Err() == nil
-	if w.err != nil {
-		return fmt.Errorf("jail: wait: %w", w.err)
+	if werr != nil {
+		return fmt.Errorf("jail: wait: %w", werr)
 	}
-	res.CPUTime = time.Duration(w.ru.Utime.Nano() + w.ru.Stime.Nano())
-	res.MaxRSSBytes = w.ru.Maxrss * 1024
+	res.CPUTime = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	res.MaxRSSBytes = ru.Maxrss * 1024
 	var oom bool
 	if cg != nil {
 		peak, o, cpu, ok := cg.stats()
@@ -429,6 +440,8 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		}
 		oom = o
 	}
+	w := struct{ status unix.WaitStatus }{status}
+	wallTimedOut := wallFired.Load() && ctx.Err() == nil
 	classify(res, w.status, lim, oom, wallTimedOut, ctx.Err())
 	return nil
 }
