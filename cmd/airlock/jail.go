@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/airlockhq/airlock/internal/jail"
@@ -157,9 +155,10 @@ func jailMain(e env, args []string) int {
 		return exitUsage
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	res, err := jail.Run(ctx, cfg)
+	// No signal handling: the jail runs in its own session, and if airlock
+	// is killed (Ctrl-C included) the jail gets PR_SET_PDEATHSIG SIGKILL.
+	// A signal-watching goroutine would cost a thread at start-up.
+	res, err := jail.Run(context.Background(), cfg)
 	if metaFile != "" {
 		if werr := os.WriteFile(metaFile, []byte(res.Meta()), 0o644); werr != nil {
 			fmt.Fprintln(e.stderr, "airlock jail: meta:", werr)
