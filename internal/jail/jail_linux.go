@@ -432,7 +432,9 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	var oom bool
 	if cg != nil {
 		peak, o, cpu, ok := cg.stats()
-		if peak > 0 {
+		// The cgroup peak misses file pages charged elsewhere (the
+		// program's own binary), so report the larger of the two.
+		if peak > res.MaxRSSBytes {
 			res.MaxRSSBytes = peak
 		}
 		if ok {
@@ -471,7 +473,11 @@ func classify(res *Result, ws unix.WaitStatus, lim Limits, oom, wallTimedOut boo
 	case oom:
 		res.Status = StatusMemory
 		res.Message = "memory limit exceeded"
-	case ws.Signaled() && (ws.Signal() == unix.SIGXCPU || ws.Signal() == unix.SIGKILL) && res.CPUTime >= lim.CPUTime-50*time.Millisecond:
+	// RLIMIT_CPU kills the first process with SIGKILL (the jail's pid 1
+	// ignores SIGXCPU) at the limit, rounded up to a whole second. The
+	// CPU time read back (rusage or cgroup) can trail the kernel's timer by
+	// some tens of milliseconds per thread, hence the margin.
+	case ws.Signaled() && (ws.Signal() == unix.SIGXCPU || ws.Signal() == unix.SIGKILL) && res.CPUTime >= lim.CPUTime*3/4:
 		res.Status = StatusTimeout
 		res.Message = "CPU time limit exceeded"
 	}
