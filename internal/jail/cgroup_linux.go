@@ -17,18 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CgroupInfo describes the cgroup delegation the jail can use.
-type CgroupInfo struct {
-	// Version is 2 or 1 when a cgroup with the memory and pids controllers
-	// is delegated to this process (writable), else 0.
-	Version int
-	// Dirs are the parent directories new jail cgroups are created in:
-	// one for v2; memory, pids and (if present) cpuacct for v1.
-	Dirs map[string]string
-	// Reason explains Version 0.
-	Reason string
-}
-
 var cgroupOnce = sync.OnceValue(detectCgroup)
 
 // DetectCgroup reports the cgroup delegation available to this process.

@@ -398,3 +398,17 @@ func TestValidate(t *testing.T) {
 		t.Fatal("ErrUnsupported must wrap")
 	}
 }
+
+func TestReportMissingNamesTheFeature(t *testing.T) {
+	r := &Report{Features: []Feature{
+		{Name: "cgroup", OK: false, Required: false},
+		{Name: "Landlock", OK: false, Required: true, Detail: "not enabled"},
+	}}
+	if f := r.Missing(); f == nil || f.Name != "Landlock" {
+		t.Fatalf("got %+v", f)
+	}
+	rep := Check(context.Background())
+	if Supported() == nil && (rep.Missing() != nil || rep.ProbeErr != "") {
+		t.Fatalf("supported host, but check reports %+v %q", rep.Missing(), rep.ProbeErr)
+	}
+}

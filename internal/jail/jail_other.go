@@ -21,3 +21,11 @@ func Supported() error {
 
 // LandlockABI is 0 outside Linux.
 func LandlockABI() int { return 0 }
+
+// Check reports that the jail needs Linux on amd64.
+func Check(ctx context.Context) *Report {
+	return &Report{Features: []Feature{{Name: "Linux on amd64", Required: true, Detail: "this is " + runtime.GOOS + "/" + runtime.GOARCH}}}
+}
+
+// DetectCgroup finds nothing outside Linux.
+func DetectCgroup() CgroupInfo { return CgroupInfo{Reason: "not Linux"} }
