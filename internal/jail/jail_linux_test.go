@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/internal/egress"
+	"github.com/airlockhq/airlock/netguard"
 )
 
 // Test binaries, built once in TestMain.
@@ -411,4 +415,46 @@ func TestReportMissingNamesTheFeature(t *testing.T) {
 	if Supported() == nil && (rep.Missing() != nil || rep.ProbeErr != "") {
 		t.Fatalf("supported host, but check reports %+v %q", rep.Missing(), rep.ProbeErr)
 	}
+}
+
+// TestNetProxyIsTheOnlyWayOut: with NetProxy the jail reaches allowed
+// destinations only through airlock's egress proxy, which refuses cloud
+// metadata, and nothing directly.
+func TestNetProxyIsTheOnlyWayOut(t *testing.T) {
+	needJail(t)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello from host") })}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	policy, err := netguard.New(netguard.WithAllowList("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := egress.New(egress.Config{Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Shutdown(context.Background())
+	cfg := Config{Net: NetProxy, Proxy: proxy}
+	get := func(u string) string {
+		cfg.Args = []string{attackBin, "proxyget", u}
+		res, out := runJail(t, cfg)
+		if res.Status != StatusOK {
+			t.Fatalf("proxyget %s: %s %s %q", u, res.Status, res.Message, out)
+		}
+		return strings.TrimSpace(out)
+	}
+	if out := get("http://" + ln.Addr().String() + "/"); out != "200 hello from host" {
+		t.Fatalf("allow-listed server through the proxy: %q", out)
+	}
+	if out := get("http://169.254.169.254/latest/meta-data/"); !strings.HasPrefix(out, "403") {
+		t.Fatalf("metadata through the proxy: %q", out)
+	}
+	// Direct connections: nowhere to go, not even the host's loopback.
+	cfg.Args = nil
+	attack(t, cfg, "connect", ln.Addr().String())
+	attack(t, cfg, "connect", "1.1.1.1:443")
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,4 +218,35 @@ func TestInvalidOptions(t *testing.T) {
 		_, err = run(t, `1`, ``, step.Limits{}, Options{NodePath: "/nonexistent/node"})
 		wantCode(t, err, step.CodeUnavailable)
 	}
+}
+
+// TestNetProxy: with Net "proxy" the step reaches an allow-listed server
+// only through airlock's egress proxy, and cloud metadata gets 403.
+func TestNetProxy(t *testing.T) {
+	needNode(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) })}
+	go srv.Serve(ln)
+	defer srv.Close()
+	t.Setenv("AP_SSRF_ALLOW_LIST", "127.0.0.1")
+	get := `import http from "node:http";
+export function code(i) {
+  return new Promise((ok, bad) => http.get(i.url, (res) => {
+    let b = ""; res.on("data", (d) => b += d); res.on("end", () => ok({status: res.statusCode, body: b}));
+  }).on("error", bad));
+}`
+	res, err := run(t, get, `{"url":"http://`+ln.Addr().String()+`/"}`, step.Limits{}, Options{Net: "proxy"})
+	if err != nil || string(res.Output) != `{"status":200,"body":"hello"}` {
+		t.Fatalf("allow-listed server: %s %v", res.Output, err)
+	}
+	res, err = run(t, get, `{"url":"http://169.254.169.254/latest/meta-data/"}`, step.Limits{}, Options{Net: "proxy"})
+	if err != nil || !strings.HasPrefix(string(res.Output), `{"status":403`) {
+		t.Fatalf("metadata: %s %v", res.Output, err)
+	}
+	// Without the proxy there is no network at all.
+	_, err = run(t, get, `{"url":"http://`+ln.Addr().String()+`/"}`, step.Limits{}, Options{})
+	wantCode(t, err, step.CodeStepThrew)
 }

@@ -15,6 +15,9 @@ import vm from 'node:vm';
 import util from 'node:util';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 
 const IN = 3, OUT = 4;
 const cfg = JSON.parse(process.argv[2]);
@@ -40,6 +43,40 @@ function errorFrame(t, e) {
   let m;
   try { m = typeof e === 'string' ? e : JSON.stringify(e) ?? String(e); } catch { m = String(e); }
   return { t, name: '', message: m, stack: '' };
+}
+
+// Net "proxy": route the http and https modules' default agents (used by
+// http.get, https.get and most npm HTTP clients) through HTTP_PROXY, the
+// jail's only way out. Node 20's built-in fetch ignores agents; it has no
+// route out of the jail.
+if (process.env.HTTP_PROXY) {
+  const proxy = new URL(process.env.HTTP_PROXY);
+  class ProxyHTTPAgent extends http.Agent {
+    addRequest(req, options) {
+      // Absolute-form request to the proxy.
+      req.path = `http://${options.host}${options.port && options.port != 80 ? ':' + options.port : ''}${req.path}`;
+      super.addRequest(req, { ...options, host: proxy.hostname, hostname: proxy.hostname, port: proxy.port });
+    }
+  }
+  class ProxyHTTPSAgent extends https.Agent {
+    createConnection(options, cb) {
+      const target = `${options.host}:${options.port || 443}`;
+      const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: target, headers: { host: target } });
+      req.once('connect', (res, socket) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          const e = new Error(`proxy refused CONNECT ${target}: ${res.statusCode} ${res.headers['x-airlock-error'] ?? ''}`.trim());
+          e.code = 'EPROXYREFUSED';
+          return cb(e);
+        }
+        cb(null, tls.connect({ ...options, socket, servername: options.servername ?? options.host }));
+      });
+      req.once('error', cb);
+      req.end();
+    }
+  }
+  http.globalAgent = new ProxyHTTPAgent({ keepAlive: false });
+  https.globalAgent = new ProxyHTTPSAgent({ keepAlive: false });
 }
 
 let input = null;

@@ -10,7 +10,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -258,6 +261,21 @@ func main() {
 		}
 		c.Close()
 		escaped("connected to %s", arg(1))
+	case "proxyget": // GET a URL through $HTTP_PROXY; prints "STATUS BODY"
+		pu, err := url.Parse(os.Getenv("HTTP_PROXY"))
+		if err != nil || pu.Host == "" {
+			escaped("no HTTP_PROXY: %v", err)
+		}
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+		resp, err := c.Get(arg(1))
+		if err != nil {
+			fmt.Printf("ERROR %v\n", err)
+			os.Exit(0)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		fmt.Printf("%d %s\n", resp.StatusCode, strings.TrimSpace(string(b)))
+		os.Exit(0)
 	case "abstract": // connect to a host abstract unix socket
 		c, err := net.Dial("unix", "@"+arg(1))
 		if err != nil {
