@@ -458,3 +458,20 @@ func TestNetProxyIsTheOnlyWayOut(t *testing.T) {
 	attack(t, cfg, "connect", ln.Addr().String())
 	attack(t, cfg, "connect", "1.1.1.1:443")
 }
+
+// TestWholeTreeDiesWithTheJail: a background process the program leaves
+// behind is killed when the program (pid 1 of the jail) exits.
+func TestWholeTreeDiesWithTheJail(t *testing.T) {
+	needJail(t)
+	res, _ := runJail(t, Config{Args: []string{"/bin/sh", "-c", "/bin/sleep 313.37 & /bin/sleep 313.38 & exit 0"}})
+	if res.Status != StatusOK {
+		t.Fatalf("%+v", res)
+	}
+	es, _ := os.ReadDir("/proc")
+	for _, e := range es {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(b), "313.3") {
+			t.Fatalf("pid %s survived the jail: %q", e.Name(), b)
+		}
+	}
+}
