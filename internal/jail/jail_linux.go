@@ -931,12 +931,13 @@ func (b *builder) build(prog string, env []string, childFDs []int, proxyW int) e
 	// Limits last, so they bound the program and not the set-up.
 	lim := b.lim
 	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
-	// RLIMIT_DATA is the memory fallback; with a cgroup it only backs up
-	// the cgroup (which kills, and so reports ML, instead of failing
-	// allocations).
+	// RLIMIT_DATA is the memory fallback. With a cgroup it is lifted: the
+	// cgroup kills (and so reports ML) where RLIMIT_DATA would fail an
+	// mmap first (it counts mapped, not touched, memory: Go maps heap in
+	// 64 MiB steps) and crash runtimes that do not expect that.
 	data := uint64(lim.MemoryBytes)
 	if b.cgroup {
-		data *= 2
+		data = unix.RLIM_INFINITY
 	}
 	type rl struct {
 		res int
