@@ -22,6 +22,38 @@ func readTrim(p string) (string, bool) {
 // Check inspects the host and runs one real jail (/bin/true) as a probe.
 // It never changes the host.
 func Check(ctx context.Context) *Report {
+	r := hostFeatures()
+	// A real jail, the final word.
+	if r.Missing() == nil {
+		res, err := Run(ctx, Config{Args: []string{"/bin/true"}, Cgroup: CgroupOff})
+		if err != nil {
+			r.ProbeErr = err.Error()
+		} else if res.Status != StatusOK {
+			r.ProbeErr = "probe /bin/true: " + res.Message
+		}
+		add := r.ProbeErr == ""
+		detail := "ok"
+		if !add {
+			detail = r.ProbeErr
+		}
+		r.Features = append(r.Features, Feature{Name: "jail probe (/bin/true)", OK: add, Required: true, Detail: detail})
+	}
+	return r
+}
+
+// unsupported explains a failed clone or set-up step: when a required
+// host feature is missing, the error wraps ErrUnsupported and names it;
+// otherwise it returns err unchanged. It only runs on failure, so the
+// happy path pays nothing for the diagnosis.
+func unsupported(err error) error {
+	if f := hostFeatures().Missing(); f != nil {
+		return fmt.Errorf("%w: %s: %s (%v)", ErrUnsupported, f.Name, f.Detail, err)
+	}
+	return err
+}
+
+// hostFeatures inspects the host without running a jail.
+func hostFeatures() *Report {
 	r := &Report{}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
@@ -131,16 +163,6 @@ func Check(ctx context.Context) *Report {
 		add("cgroup (memory, pids, cpu limits)", false, false, r.Cgroup.Reason+"; v2: "+v2+"; fallback: RLIMIT_DATA, RLIMIT_NPROC (per jail user namespace), RLIMIT_CPU")
 	}
 
-	// A real jail, the final word.
-	if r.Missing() == nil {
-		res, err := Run(ctx, Config{Args: []string{"/bin/true"}, Cgroup: CgroupOff})
-		if err != nil {
-			r.ProbeErr = err.Error()
-		} else if res.Status != StatusOK {
-			r.ProbeErr = "probe /bin/true: " + res.Message
-		}
-		add("jail probe (/bin/true)", r.ProbeErr == "", true, map[bool]string{true: "ok", false: r.ProbeErr}[r.ProbeErr == ""])
-	}
 	return r
 }
 

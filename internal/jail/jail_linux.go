@@ -350,8 +350,8 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	}
 	syscall.ForkLock.Unlock()
 	if e != 0 {
-		err := fmt.Errorf("jail: clone3: %w", e)
-		if errors.Is(e, unix.EPERM) || errors.Is(e, unix.EINVAL) || errors.Is(e, unix.ENOSPC) || errors.Is(e, unix.EUSERS) {
+		err := unsupported(fmt.Errorf("jail: clone3: %w", e))
+		if !errors.Is(err, ErrUnsupported) && (e == unix.EPERM || e == unix.EACCES || e == unix.ENOSPC || e == unix.EUSERS) {
 			return fmt.Errorf("%w: cannot create namespaces (%v); are unprivileged user namespaces enabled?", ErrUnsupported, err)
 		}
 		return err
@@ -403,7 +403,11 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		if i >= 0 && i < len(p.ops) {
 			what = p.ops[i].what
 		}
-		return fmt.Errorf("jail: set-up failed at %s: %w", what, e)
+		err := fmt.Errorf("jail: set-up failed at %s: %w", what, e)
+		if e == unix.ENOSYS || e == unix.EPERM || e == unix.EACCES || e == unix.EINVAL || e == unix.EOPNOTSUPP {
+			err = unsupported(err)
+		}
+		return err
 	}
 
 	if net == NetProxy {
