@@ -475,3 +475,25 @@ func TestWholeTreeDiesWithTheJail(t *testing.T) {
 		}
 	}
 }
+
+// TestBindSourceSymlinkSwapFails: bind sources are resolved on the host
+// first, then opened without following any symlink; a symlink that
+// appears in the resolved path in between (the race an attacker who
+// controls the source directory would try) fails the run instead of
+// redirecting the bind to, say, /etc.
+func TestBindSourceSymlinkSwapFails(t *testing.T) {
+	needJail(t)
+	if os.Getuid() != 0 {
+		t.Skip("the unprivileged path opens sources in the child; same flags")
+	}
+	dir := t.TempDir()
+	swapped := filepath.Join(dir, "data")
+	if err := os.Symlink("/etc", swapped); err != nil {
+		t.Fatal(err)
+	}
+	// As if buildTree had resolved "data" while it was still a directory.
+	_, err := openTrees([]entry{{kind: entryBind, src: swapped, dst: "/data", isDir: true}}, fdSet{})
+	if !errors.Is(err, syscall.ELOOP) {
+		t.Fatalf("want ELOOP for a swapped-in symlink, got %v", err)
+	}
+}
