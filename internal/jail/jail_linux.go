@@ -141,13 +141,8 @@ func Supported() error {
 }
 
 func run(ctx context.Context, cfg *Config, res *Result) (err error) {
-	t0 := time.Now()
-	tr := func(s string) {
-		if os.Getenv("AIRLOCK_JAIL_TRACE") != "" {
-			fmt.Fprintf(os.Stderr, "%8.3fms %s\n", float64(time.Since(t0).Microseconds())/1000, s)
-		}
-	}
-	defer tr("end")
+	tr := newTracer()
+	defer tr.phase("end")
 	if err := Supported(); err != nil {
 		return err
 	}
@@ -260,26 +255,10 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		return err
 	}
 	p.res = make([]uintptr, len(p.ops))
-	var traceMem []byte
-	if os.Getenv("AIRLOCK_JAIL_TRACE") != "" {
-		traceMem, _ = unix.Mmap(-1, 0, 16*len(p.ops), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
-		p.trace = uintptr(unsafe.Pointer(&traceMem[0]))
-		defer func() {
-			prev := int64(0)
-			for i := range p.ops {
-				ts := (*unix.Timespec)(unsafe.Pointer(&traceMem[16*i]))
-				ns := ts.Nano()
-				if ns == 0 {
-					continue
-				}
-				if prev != 0 && ns-prev > 30000 {
-					fmt.Fprintf(os.Stderr, "  op %3d %-40s %6.3fms\n", i, p.ops[i].what, float64(ns-prev)/1e6)
-				}
-				prev = ns
-			}
-		}()
+	if tr.on {
+		defer p.traceOps()()
 	}
-	tr("built")
+	tr.phase("built")
 
 	flags := uint64(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
 		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_PIDFD | unix.CLONE_VM | unix.CLONE_VFORK)
@@ -358,7 +337,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	}
 	pid := int(r)
 	pfd := int(pidfd)
-	tr("execed")
+	tr.phase("execed")
 
 	// kill may run from a timer or a context callback concurrently with
 	// the end of the run; the mutex keeps it off a closed (and possibly
@@ -426,7 +405,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	reaped = true
 	timer.Stop()
 	stopCtx()
-	tr("reaped")
+	tr.phase("reaped")
 	res.WallTime = time.Since(start)
 	if werr != nil {
 		return fmt.Errorf("jail: wait: %w", werr)
@@ -1014,4 +993,44 @@ func newRightsMsg() *rightsMsg {
 	m.hdr = &unix.Msghdr{Iov: m.iov, Iovlen: 1, Control: &m.oob[0]}
 	m.hdr.SetControllen(len(m.oob))
 	return m
+}
+
+// tracer prints the set-up's phases on stderr when AIRLOCK_JAIL_TRACE is
+// set (for profiling start-up; see RATIONALE.md).
+type tracer struct {
+	on bool
+	t0 time.Time
+}
+
+func newTracer() tracer { return tracer{on: os.Getenv("AIRLOCK_JAIL_TRACE") != "", t0: time.Now()} }
+
+func (t tracer) phase(s string) {
+	if t.on {
+		fmt.Fprintf(os.Stderr, "%8.3fms %s\n", float64(time.Since(t.t0).Microseconds())/1000, s)
+	}
+}
+
+// traceOps makes the child stamp the time after each op into shared
+// memory, and returns a function that prints the ops slower than 30 µs.
+func (p *childProgram) traceOps() func() {
+	mem, err := unix.Mmap(-1, 0, 16*len(p.ops), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return func() {}
+	}
+	p.trace = uintptr(unsafe.Pointer(&mem[0]))
+	return func() {
+		prev := int64(0)
+		for i := range p.ops {
+			ns := (*unix.Timespec)(unsafe.Pointer(&mem[16*i])).Nano()
+			if ns == 0 {
+				continue
+			}
+			if prev != 0 && ns-prev > 30000 {
+				fmt.Fprintf(os.Stderr, "  op %3d %-40s %6.3fms\n", i, p.ops[i].what, float64(ns-prev)/1e6)
+			}
+			prev = ns
+		}
+		p.trace = 0
+		_ = unix.Munmap(mem)
+	}
 }
