@@ -368,7 +368,14 @@ func TestUnprivileged(t *testing.T) {
 		}
 		t.Fatalf("jail as nobody: %v %s", err, out)
 	}
-	for _, a := range [][]string{{"caps"}, {"read", "/etc/shadow"}, {"keyctl"}, {"userns"}, {"mount"}, {"procs"}, {"connect", "1.1.1.1:80"}} {
+	// Node.js (process-mode steps) works with the rlimit fallback.
+	if node, err := exec.LookPath("node"); err == nil {
+		out, err := runAs(node, "-e", "console.log(process.getuid(), JSON.stringify([1, 2].map(x => x * 2)))")
+		if err != nil || out != "65534 [2,4]\n" {
+			t.Errorf("node as nobody: %v %q", err, out)
+		}
+	}
+	for _, a := range [][]string{{"caps"}, {"read", "/etc/shadow"}, {"keyctl"}, {"userns"}, {"mount"}, {"procs"}, {"connect", "1.1.1.1:80"}, {"forkbomb"}, {"fds"}, {"ptrace", "1"}} {
 		out, err := runAs(append([]string{attackBin}, a...)...)
 		if err != nil || !strings.HasPrefix(out, "BLOCKED") {
 			t.Errorf("as nobody, attack %v: %v %q", a, err, out)

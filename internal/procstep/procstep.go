@@ -220,6 +220,15 @@ func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.R
 // outcome turns the jail's result and the frames into the step's result.
 func outcome(res *step.Result, jr *jail.Result, fr *frameReader, diag string, lim step.Limits) error {
 	oom := strings.Contains(diag, "heap out of memory") || strings.Contains(diag, "Reached heap limit") || strings.Contains(diag, "Allocation failed")
+	// Without a cgroup, memory is RLIMIT_DATA: a failed allocation often
+	// crashes Node outright. A crash without a result near the limit is
+	// reported as the memory limit (a heuristic of the rlimit fallback).
+	if !jr.Cgroup && jr.Status == jail.StatusSignal && jr.MaxRSSBytes >= (lim.MemoryBytes+NodeOverheadBytes)/2 {
+		switch jr.Signal {
+		case 6, 7, 11: // SIGABRT, SIGBUS, SIGSEGV
+			oom = true
+		}
+	}
 	switch {
 	case jr.Status == jail.StatusTimeout && jr.Message == "CPU time limit exceeded":
 		return step.Errorf(step.CodeCPULimit, "%s", step.MsgCPULimit)
