@@ -130,9 +130,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, err
 }
 
-// Supported reports whether this host can run jails: user namespaces,
-// seccomp and Landlock. The error wraps ErrUnsupported and names the
-// missing feature.
+// Supported is the cheap up-front check (Landlock, the newest kernel
+// feature the jail needs). The error wraps ErrUnsupported and names the
+// missing feature. Other missing features (user namespaces, seccomp, the
+// mount API) surface as Run errors that also wrap ErrUnsupported and name
+// them; Check inspects everything.
 func Supported() error {
 	if LandlockABI() < 1 {
 		return fmt.Errorf("%w: Landlock is not enabled in this kernel", ErrUnsupported)
