@@ -98,7 +98,10 @@ func (m *Mount) validate() error {
 	if !path.IsAbs(m.Dest) || path.Clean(m.Dest) != m.Dest {
 		return fmt.Errorf("mount destination %q must be an absolute, clean path", m.Dest)
 	}
-	if m.Dest == "/" || m.Dest == "/proc" || strings.HasPrefix(m.Dest, "/proc/") || m.Dest == "/dev" || strings.HasPrefix(m.Dest, "/dev/") {
+	// /proc and /dev are the jail's own; a tmpfs on /dev/shm (POSIX shared
+	// memory) is the one exception.
+	shm := m.Kind == Tmpfs && m.Dest == "/dev/shm"
+	if m.Dest == "/" || m.Dest == "/proc" || strings.HasPrefix(m.Dest, "/proc/") || m.Dest == "/dev" || (strings.HasPrefix(m.Dest, "/dev/") && !shm) {
 		return fmt.Errorf("mount destination %q is reserved", m.Dest)
 	}
 	if m.SizeBytes < 0 {

@@ -391,12 +391,17 @@ func TestValidate(t *testing.T) {
 		{"no command", Config{}},
 		{"relative mount", Config{Args: []string{"x"}, Mounts: []Mount{{Kind: Tmpfs, Dest: "tmp"}}}},
 		{"mount over /proc", Config{Args: []string{"x"}, Mounts: []Mount{{Kind: Tmpfs, Dest: "/proc"}}}},
+		{"bind over /dev/null", Config{Args: []string{"x"}, Mounts: []Mount{{Kind: ReadOnlyBind, Source: "/etc/hostname", Dest: "/dev/null"}}}},
+		{"bind on /dev/shm", Config{Args: []string{"x"}, Mounts: []Mount{{Kind: Bind, Source: "/tmp", Dest: "/dev/shm"}}}},
 		{"proxy without server", Config{Args: []string{"x"}, Net: NetProxy}},
 		{"bad env", Config{Args: []string{"x"}, Env: []string{"NOEQUALS"}}},
 	} {
 		if err := tc.cfg.Validate(); err == nil {
 			t.Errorf("%s: want an error", tc.name)
 		}
+	}
+	if err := (&Config{Args: []string{"x"}, Mounts: []Mount{{Kind: Tmpfs, Dest: "/dev/shm"}}}).Validate(); err != nil {
+		t.Errorf("tmpfs on /dev/shm: %v", err)
 	}
 	if _, err := ParseMountSpec(Tmpfs, "/x:size=12M"); err != nil {
 		t.Error(err)
