@@ -553,7 +553,11 @@ func buildTree(cfg *Config, prog string) ([]entry, error) {
 		es = append(es, e)
 	}
 	bind := func(src, dst string, rw bool) error {
-		real, err := filepath.EvalSymlinks(src)
+		abs, err := filepath.Abs(src)
+		if err != nil {
+			return fmt.Errorf("jail: mount source: %w", err)
+		}
+		real, err := filepath.EvalSymlinks(abs)
 		if err != nil {
 			return fmt.Errorf("jail: mount source: %w", err)
 		}
