@@ -42,6 +42,8 @@ type childProgram struct {
 	// errBuf receives {op index, errno} from a child whose op failed
 	// (the child shares the parent's memory).
 	errBuf [2]uint32
+	// pidfd receives the child's pidfd from clone3 (CLONE_PIDFD).
+	pidfd int32
 	// trace, when non-zero, is the address of a MAP_SHARED array of
 	// timespecs; the child stamps one after each op (for profiling the
 	// set-up, see AIRLOCK_JAIL_TRACE).

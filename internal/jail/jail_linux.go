@@ -267,8 +267,11 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	if net != NetUnsafeHost {
 		flags |= unix.CLONE_NEWNET
 	}
-	var pidfd int32 = -1
-	ca := &cloneArgs{flags: flags, exitSignal: uint64(unix.SIGCHLD), pidfd: uint64(uintptr(unsafe.Pointer(&pidfd)))}
+	// The kernel writes the pidfd through a raw address: it must be heap
+	// memory (in p), which does not move; a stack variable could be moved
+	// by stack growth before the clone, and the pidfd lost.
+	p.pidfd = -1
+	ca := &cloneArgs{flags: flags, exitSignal: uint64(unix.SIGCHLD), pidfd: uint64(uintptr(unsafe.Pointer(&p.pidfd)))}
 	if cg != nil && cg.version == 2 {
 		ca.flags |= unix.CLONE_INTO_CGROUP
 		ca.cgroup = uint64(cg.fd)
@@ -338,7 +341,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		return err
 	}
 	pid := int(r)
-	pfd := int(pidfd)
+	pfd := int(p.pidfd)
 	tr.phase("execed")
 
 	// kill may run from a timer or a context callback concurrently with

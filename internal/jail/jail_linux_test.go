@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -276,7 +277,7 @@ func TestSignalsToHostProcesses(t *testing.T) {
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer sleeper.Process.Kill()
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
 	attack(t, Config{}, "kill", strconv.Itoa(sleeper.Process.Pid))
 	attack(t, Config{}, "killall")
 	// The host process is still alive.
@@ -507,5 +508,63 @@ func TestBindSourceSymlinkSwapFails(t *testing.T) {
 	_, err := openTrees([]entry{{kind: entryBind, src: swapped, dst: "/data", isDir: true}}, fdSet{})
 	if !errors.Is(err, syscall.ELOOP) {
 		t.Fatalf("want ELOOP for a swapped-in symlink, got %v", err)
+	}
+}
+
+// TestConcurrentRunsLeakNothing: parallel jails, half of them failing at
+// set-up, leave no descriptor, child or cgroup behind in the parent.
+func TestConcurrentRunsLeakNothing(t *testing.T) {
+	needJail(t)
+	countFDs := func() int {
+		es, _ := os.ReadDir("/proc/self/fd")
+		return len(es)
+	}
+	before := countFDs()
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cfg := Config{Args: []string{"/bin/true"}}
+			if i%2 == 1 {
+				cfg.Dir = "/nonexistent" // fails in the child, after the clone
+			}
+			res, err := Run(context.Background(), cfg)
+			switch {
+			case i%2 == 0 && (err != nil || res.Status != StatusOK):
+				errs <- fmt.Errorf("run %d: %v %+v", i, err, res)
+			case i%2 == 1 && err == nil:
+				errs <- fmt.Errorf("run %d: set-up failure not reported", i)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if after := countFDs(); after > before {
+		es, _ := os.ReadDir("/proc/self/fd")
+		var ls []string
+		for _, e := range es {
+			l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+			ls = append(ls, e.Name()+"->"+l)
+		}
+		t.Errorf("descriptors: %d before, %d after: %v", before, after, ls)
+	}
+	for _, dir := range DetectCgroup().Dirs {
+		es, _ := os.ReadDir(dir)
+		for _, e := range es {
+			if strings.HasPrefix(e.Name(), fmt.Sprintf("airlock-%d-", os.Getpid())) {
+				t.Errorf("cgroup left behind: %s/%s", dir, e.Name())
+			}
+		}
+	}
+	var ws syscall.WaitStatus
+	if pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil); pid > 0 {
+		t.Errorf("unreaped child %d", pid)
+	} else if err != nil && !errors.Is(err, syscall.ECHILD) {
+		t.Errorf("wait4: %v", err)
 	}
 }
