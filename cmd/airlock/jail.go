@@ -83,6 +83,7 @@ func jailMain(e env, args []string) int {
 	fs.Var(sizeFlag{&cfg.Limits.FileSizeBytes}, "fsize", "largest file the program may write")
 	fs.IntVar(&cfg.Limits.Processes, "procs", jail.DefaultProcesses, "process and thread limit")
 	fs.IntVar(&cfg.Limits.OpenFiles, "nofile", jail.DefaultOpenFiles, "open file limit per process")
+	fs.Float64Var(&cfg.Limits.CPUs, "cpus", jail.DefaultCPUs, "CPU bandwidth of the whole jail, in CPUs (cgroup cpu controller, when delegated)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -70,7 +70,7 @@ func detectCgroup() CgroupInfo {
 		}
 	}
 	dirs := map[string]string{}
-	for _, c := range []string{"memory", "pids", "cpuacct"} {
+	for _, c := range []string{"memory", "pids", "cpu", "cpuacct"} {
 		mp, ok1 := mounts[c]
 		p, ok2 := own[c]
 		if !ok1 || !ok2 {
@@ -98,6 +98,11 @@ type cgroup struct {
 
 var cgroupSeq atomic.Uint64
 
+// cpuPeriodUS is the CFS bandwidth period; the quota is CPUs periods.
+const cpuPeriodUS = 100000
+
+func cpuQuota(lim Limits) int64 { return int64(lim.CPUs * cpuPeriodUS) }
+
 // newCgroup creates the jail's cgroup with the memory and process limits.
 func newCgroup(info CgroupInfo, lim Limits) (cg *cgroup, err error) {
 	name := fmt.Sprintf("airlock-%d-%d", os.Getpid(), cgroupSeq.Add(1))
@@ -117,7 +122,9 @@ func newCgroup(info CgroupInfo, lim Limits) (cg *cgroup, err error) {
 	pids := strconv.Itoa(lim.Processes)
 	for c, parent := range info.Dirs {
 		dir := filepath.Join(parent, name)
-		if err := os.Mkdir(dir, 0o700); err != nil {
+		// 0755: the child, already the jail's identity, must reach
+		// cgroup.procs to move itself in (v1).
+		if err := os.Mkdir(dir, 0o755); err != nil {
 			return cg, fmt.Errorf("jail: cgroup: %w", err)
 		}
 		cg.dirs[c] = dir
@@ -131,6 +138,8 @@ func newCgroup(info CgroupInfo, lim Limits) (cg *cgroup, err error) {
 		if err := write(dir, "pids.max", pids); err != nil {
 			return cg, err
 		}
+		// cpu is optional in the delegation; without it, no bandwidth cap.
+		_ = write(dir, "cpu.max", fmt.Sprintf("%d %d", cpuQuota(lim), cpuPeriodUS))
 		cg.fd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return cg, fmt.Errorf("jail: cgroup: %w", err)
@@ -146,35 +155,45 @@ func newCgroup(info CgroupInfo, lim Limits) (cg *cgroup, err error) {
 	if err := write(cg.dirs["pids"], "pids.max", pids); err != nil {
 		return cg, err
 	}
+	if d, ok := cg.dirs["cpu"]; ok {
+		if err := write(d, "cpu.cfs_period_us", strconv.Itoa(cpuPeriodUS)); err != nil {
+			return cg, err
+		}
+		if err := write(d, "cpu.cfs_quota_us", strconv.FormatInt(cpuQuota(lim), 10)); err != nil {
+			return cg, err
+		}
+	}
 	return cg, nil
 }
 
-// enterThread moves the cloning thread tid into the jail's v1 cgroups, so
-// the child is born in them (v2 uses CLONE_INTO_CGROUP instead).
-func (cg *cgroup) enterThread(tid int) error {
+// procsFiles returns the v1 cgroup.procs files the child writes "0" to,
+// moving itself into the jail's cgroups (v2 uses CLONE_INTO_CGROUP). A
+// process moving itself is one migration per hierarchy; moving the cloning
+// thread in and out again cost twice as many, each waiting for an RCU
+// grace period in the kernel.
+func (cg *cgroup) procsFiles() []string {
 	if cg.version != 1 {
 		return nil
 	}
-	for _, dir := range cg.dirs {
-		if err := os.WriteFile(filepath.Join(dir, "tasks"), []byte(strconv.Itoa(tid)), 0); err != nil {
-			return fmt.Errorf("jail: cgroup attach: %w", err)
+	var fs []string
+	for _, c := range []string{"memory", "pids", "cpu", "cpuacct"} {
+		if d, ok := cg.dirs[c]; ok {
+			fs = append(fs, filepath.Join(d, "cgroup.procs"))
+		}
+	}
+	return fs
+}
+
+// allowSelfMove lets uid, the jail's identity, write the cgroup.procs
+// files (a v1 migration needs write access to the file and, for a
+// non-root writer, the target to be itself).
+func (cg *cgroup) allowSelfMove(uid, gid int) error {
+	for _, f := range cg.procsFiles() {
+		if err := os.Chown(f, uid, gid); err != nil {
+			return fmt.Errorf("jail: cgroup: %w", err)
 		}
 	}
 	return nil
-}
-
-// leaveThread moves the cloning thread back to its own cgroups.
-func (cg *cgroup) leaveThread(tid int) error {
-	if cg.version != 1 {
-		return nil
-	}
-	var errs []error
-	for c := range cg.dirs {
-		if err := os.WriteFile(filepath.Join(cg.parents[c], "tasks"), []byte(strconv.Itoa(tid)), 0); err != nil {
-			errs = append(errs, fmt.Errorf("jail: cgroup detach: %w", err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // stats returns the peak memory, whether the OOM killer fired, and the

@@ -156,6 +156,11 @@ type Limits struct {
 	// FileSizeBytes caps the size of a written file (RLIMIT_FSIZE).
 	// Zero value: 64 MiB.
 	FileSizeBytes int64
+	// CPUs caps the CPU bandwidth of the whole jail, in CPUs (1.5 = one
+	// and a half cores' worth of time per period), with a cgroup's cpu
+	// controller when delegated; without one it is not enforced. Zero
+	// value: 1.
+	CPUs float64
 }
 
 // Defaults of Limits.
@@ -166,6 +171,7 @@ const (
 	DefaultProcesses     = 64
 	DefaultOpenFiles     = 256
 	DefaultFileSizeBytes = 64 << 20
+	DefaultCPUs          = 1
 )
 
 // WithDefaults returns l with zero fields replaced by defaults.
@@ -187,6 +193,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.FileSizeBytes == 0 {
 		l.FileSizeBytes = DefaultFileSizeBytes
+	}
+	if l.CPUs == 0 {
+		l.CPUs = DefaultCPUs
 	}
 	return l
 }
@@ -326,8 +335,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("jail: working directory %q must be absolute", c.Dir))
 	}
 	l := c.Limits
-	if l.CPUTime < 0 || l.WallTime < 0 || l.MemoryBytes < 0 || l.Processes < 0 || l.OpenFiles < 0 || l.FileSizeBytes < 0 {
+	if l.CPUTime < 0 || l.WallTime < 0 || l.MemoryBytes < 0 || l.Processes < 0 || l.OpenFiles < 0 || l.FileSizeBytes < 0 || l.CPUs < 0 {
 		errs = append(errs, errors.New("jail: limits must not be negative"))
+	}
+	if l.CPUs != 0 && l.CPUs < 0.01 {
+		errs = append(errs, errors.New("jail: CPUs must be at least 0.01"))
 	}
 	for _, kv := range c.Env {
 		if !strings.Contains(kv, "=") || strings.ContainsRune(kv, 0) {

@@ -52,8 +52,10 @@ import (
 // file access, a root parent opens and clones (open_tree) the bind sources
 // itself and the child only attaches them.
 //
-// Cgroups: v2 uses CLONE_INTO_CGROUP; with v1 the cloning thread joins the
-// jail's cgroups for the clone (the child inherits them) and leaves after.
+// Cgroups: v2 uses CLONE_INTO_CGROUP; with v1 the child moves itself into
+// the jail's cgroups (writing "0" to their cgroup.procs, which a root
+// parent chowns to the jail's identity). The child then unshares its
+// cgroup namespace, rooted at the jail's cgroups.
 //
 // Proxy (NetProxy only): the child creates the proxy's listening socket on
 // 127.0.0.1:ProxyPort inside its network namespace and sends it over a
@@ -253,6 +255,14 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 
 	p := &childProgram{}
 	b := &builder{p: p, cfg: cfg, lim: lim, net: net, entries: entries, root: root, uid: uid, gid: gid, cgroup: cg != nil, trees: trees}
+	if cg != nil {
+		b.procs = cg.procsFiles()
+		if root {
+			if err := cg.allowSelfMove(uid, gid); err != nil {
+				return err
+			}
+		}
+	}
 	if err := b.build(prog, env, childFDs, proxyW); err != nil {
 		return err
 	}
@@ -262,8 +272,10 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	}
 	tr.phase("built")
 
+	// The cgroup namespace is unshared by the child once it is in its
+	// cgroups (see builder.build).
 	flags := uint64(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC |
-		unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP | unix.CLONE_PIDFD | unix.CLONE_VM | unix.CLONE_VFORK)
+		unix.CLONE_NEWUTS | unix.CLONE_PIDFD | unix.CLONE_VM | unix.CLONE_VFORK)
 	if net != NetUnsafeHost {
 		flags |= unix.CLONE_NEWNET
 	}
@@ -289,7 +301,6 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 			runtime.UnlockOSThread()
 		}
 	}()
-	tid := unix.Gettid()
 	// ForkLock (held exclusively, as os/exec does) also serializes the
 	// credential dance: the dumpable flag it clears belongs to the mm that
 	// every thread and every vfork child of this process shares.
@@ -299,15 +310,6 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		e     syscall.Errno
 		start time.Time
 	)
-	if cg != nil {
-		if err := cg.enterThread(tid); err != nil {
-			if cg.leaveThread(tid) != nil {
-				clean = false
-			}
-			syscall.ForkLock.Unlock()
-			return err
-		}
-	}
 	if root {
 		if err := dropThreadCreds(); err != nil {
 			clean = false
@@ -326,11 +328,6 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		}
 		// Credential changes cleared the process's dumpable flag.
 		_ = unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
-	}
-	if cg != nil {
-		if err := cg.leaveThread(tid); err != nil {
-			clean = false
-		}
 	}
 	syscall.ForkLock.Unlock()
 	if e != 0 {
@@ -657,7 +654,8 @@ type builder struct {
 	root     bool
 	uid, gid int
 	cgroup   bool
-	trees    []int // root caller: detached bind trees by entry, else nil
+	procs    []string // v1 cgroup.procs files the child moves itself with
+	trees    []int    // root caller: detached bind trees by entry, else nil
 }
 
 func mountAttr(rw bool) *unix.MountAttr {
@@ -803,6 +801,14 @@ func (b *builder) build(prog string, env []string, childFDs []int, proxyW int) e
 		// A credential change clears the parent-death signal.
 		p.add(op{nr: unix.SYS_PRCTL, args: [6]uintptr{unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL)}, what: "prctl(PR_SET_PDEATHSIG)"})
 	}
+	// Into the jail's v1 cgroups (v2: born there), then a cgroup namespace
+	// rooted at them.
+	for _, f := range b.procs {
+		fd := p.add(op{nr: unix.SYS_OPENAT, args: [6]uintptr{atFDCWD, p.cstr(f), unix.O_WRONLY | unix.O_CLOEXEC}, what: "open " + f})
+		p.add(op{nr: unix.SYS_WRITE, args: [6]uintptr{0, p.cstr("0"), 1}, ref: [6]int16{fd}, want: 1, what: "join cgroup " + f})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{fd}, what: "close"})
+	}
+	p.add(op{nr: unix.SYS_UNSHARE, args: [6]uintptr{unix.CLONE_NEWCGROUP}, what: "unshare(CLONE_NEWCGROUP)"})
 	p.add(op{nr: unix.SYS_SETSID, what: "setsid"})
 	host := b.cfg.Hostname
 	if host == "" {

@@ -568,3 +568,33 @@ func TestConcurrentRunsLeakNothing(t *testing.T) {
 		t.Errorf("wait4: %v", err)
 	}
 }
+
+// TestCgroupLimitsWritten: with a delegated cgroup, the jail's memory,
+// process and CPU-bandwidth limits are set on it (white box: the files).
+func TestCgroupLimitsWritten(t *testing.T) {
+	needJail(t)
+	info := DetectCgroup()
+	if info.Version != 1 {
+		t.Skipf("needs a writable cgroup v1 hierarchy: %s", info.Reason)
+	}
+	cg, err := newCgroup(info, Limits{MemoryBytes: 64 << 20, Processes: 7, CPUs: 0.5}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.remove()
+	read := func(c, f string) string {
+		b, _ := os.ReadFile(filepath.Join(cg.dirs[c], f))
+		return strings.TrimSpace(string(b))
+	}
+	if got := read("memory", "memory.limit_in_bytes"); got != strconv.Itoa(64<<20) {
+		t.Errorf("memory limit %s", got)
+	}
+	if got := read("pids", "pids.max"); got != "7" {
+		t.Errorf("pids.max %s", got)
+	}
+	if _, ok := cg.dirs["cpu"]; ok {
+		if got := read("cpu", "cpu.cfs_quota_us"); got != "50000" {
+			t.Errorf("cpu quota %s", got)
+		}
+	}
+}

@@ -166,6 +166,7 @@ func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.R
 			CPUTime:     lim.CPUTime,
 			WallTime:    lim.Timeout,
 			MemoryBytes: lim.MemoryBytes + NodeOverheadBytes,
+			CPUs:        2,
 		},
 		Net: netMode,
 	}
