@@ -25,7 +25,9 @@
 // RLIMIT_DATA) is MemoryBytes plus NodeOverheadBytes for Node itself;
 // either one firing is step.CodeMemoryLimit. MaxPayloadBytes is checked on
 // the input before it is copied and on the output before it is sent.
-// Log bytes over MaxLogBytes are dropped and counted in Usage.
+// Log bytes over MaxLogBytes are dropped and counted in Usage. With a
+// delegated cgroup the jail also gets StepCPUs of CPU bandwidth and a
+// process limit.
 //
 // # Security
 //

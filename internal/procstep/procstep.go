@@ -43,6 +43,10 @@ type Options struct {
 // Node's own heap-independent memory (code, buffers, threads).
 const NodeOverheadBytes = 160 << 20
 
+// StepCPUs is the CPU bandwidth of a step's jail (where a cgroup enforces
+// it), in CPUs.
+const StepCPUs = 2
+
 // diagTail bounds the stdout/stderr kept for diagnostics.
 const diagTail = 16 << 10
 
@@ -166,7 +170,9 @@ func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.R
 			CPUTime:     lim.CPUTime,
 			WallTime:    lim.Timeout,
 			MemoryBytes: lim.MemoryBytes + NodeOverheadBytes,
-			CPUs:        2,
+			// Node compiles and collects garbage on helper threads;
+			// one CPU of bandwidth would slow its start-up.
+			CPUs: StepCPUs,
 		},
 		Net: netMode,
 	}
