@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlockhq/airlock/internal/jail"
 	"github.com/airlockhq/airlock/internal/step"
 )
 
@@ -43,25 +44,35 @@ func BenchmarkBareNode(b *testing.B) {
 // and their difference (jail-added-ms; target: at most 3).
 func BenchmarkNodeOverhead(b *testing.B) {
 	needNode(b)
-	var bare, jailed []time.Duration
+	var bare, jailed, nocg []time.Duration
+	run := func() {
+		if _, err := Run(context.Background(), step.Step{Source: benchStep, Input: json.RawMessage(`{"n":1}`)}, step.Limits{}, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer func() { stepCgroup = jail.CgroupAuto }()
 	for b.Loop() {
 		t0 := time.Now()
 		bareNode(b)
 		t1 := time.Now()
-		if _, err := Run(context.Background(), step.Step{Source: benchStep, Input: json.RawMessage(`{"n":1}`)}, step.Limits{}, Options{}); err != nil {
-			b.Fatal(err)
-		}
+		run()
+		t2 := time.Now()
+		stepCgroup = jail.CgroupOff
+		run()
+		stepCgroup = jail.CgroupAuto
 		bare = append(bare, t1.Sub(t0))
-		jailed = append(jailed, time.Since(t1))
+		jailed = append(jailed, t2.Sub(t1))
+		nocg = append(nocg, time.Since(t2))
 	}
 	med := func(d []time.Duration) float64 {
 		slices.Sort(d)
 		return float64(d[len(d)/2].Microseconds()) / 1000
 	}
-	mb, mj := med(bare), med(jailed)
+	mb, mj, mn := med(bare), med(jailed), med(nocg)
 	b.ReportMetric(mb, "bare-ms")
 	b.ReportMetric(mj, "jailed-ms")
 	b.ReportMetric(mj-mb, "jail-added-ms")
+	b.ReportMetric(mn-mb, "jail-added-nocgroup-ms")
 }
 
 func bareNode(b *testing.B) {

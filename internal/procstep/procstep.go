@@ -43,6 +43,9 @@ type Options struct {
 // Node's own heap-independent memory (code, buffers, threads).
 const NodeOverheadBytes = 160 << 20
 
+// stepCgroup is the jail's cgroup mode (a variable for benchmarks).
+var stepCgroup = jail.CgroupAuto
+
 // StepCPUs is the CPU bandwidth of a step's jail (where a cgroup enforces
 // it), in CPUs.
 const StepCPUs = 2
@@ -174,7 +177,8 @@ func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.R
 			// one CPU of bandwidth would slow its start-up.
 			CPUs: StepCPUs,
 		},
-		Net: netMode,
+		Net:    netMode,
+		Cgroup: stepCgroup,
 	}
 	if netMode == jail.NetProxy {
 		if newProxy == nil {
