@@ -164,6 +164,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	if err != nil {
 		return err
 	}
+	tr.phase("tree")
 
 	owned := fdSet{}
 	defer owned.closeAll()
@@ -191,6 +192,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		}
 	}
 
+	tr.phase("cgroup")
 	// Descriptors handed to the child. They are duplicated (close-on-exec)
 	// above every number the child could open before its dup3 ops, which
 	// run after the mounts are done.
@@ -253,6 +255,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		}
 	}
 
+	tr.phase("fds, trees")
 	p := &childProgram{}
 	b := &builder{p: p, cfg: cfg, lim: lim, net: net, entries: entries, root: root, uid: uid, gid: gid, cgroup: cg != nil, trees: trees}
 	if cg != nil {
