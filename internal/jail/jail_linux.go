@@ -308,6 +308,7 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 	// credential dance: the dumpable flag it clears belongs to the mm that
 	// every thread and every vfork child of this process shares.
 	syscall.ForkLock.Lock()
+	dumpable, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
 	var (
 		r     uintptr
 		e     syscall.Errno
@@ -329,8 +330,11 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		if restoreThreadCreds() != nil {
 			clean = false
 		}
-		// Credential changes cleared the process's dumpable flag.
-		_ = unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+	}
+	// The credential changes and the child's PR_SET_DUMPABLE acted on the
+	// mm this process shares with the child: put its flag back as it was.
+	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d != dumpable {
+		_ = unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(dumpable), 0, 0, 0)
 	}
 	syscall.ForkLock.Unlock()
 	if e != 0 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/airlockhq/airlock/internal/egress"
 	"github.com/airlockhq/airlock/netguard"
+	"golang.org/x/sys/unix"
 )
 
 // Test binaries, built once in TestMain.
@@ -595,6 +596,33 @@ func TestCgroupLimitsWritten(t *testing.T) {
 	if _, ok := cg.dirs["cpu"]; ok {
 		if got := read("cpu", "cpu.cfs_quota_us"); got != "50000" {
 			t.Errorf("cpu quota %s", got)
+		}
+	}
+}
+
+// TestParentDumpableFlagRestored: the set-up toggles the dumpable flag of
+// the memory it shares with the child; the parent's must end as it began
+// (a non-dumpable parent must not become ptrace-able by its uid).
+func TestParentDumpableFlagRestored(t *testing.T) {
+	needJail(t)
+	get := func() int {
+		d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	orig := get()
+	defer unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(orig), 0, 0, 0)
+	for _, want := range []int{0, 1} {
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(want), 0, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := runJail(t, Config{Args: []string{"/bin/true"}}); res.Status != StatusOK {
+			t.Fatalf("%+v", res)
+		}
+		if got := get(); got != want {
+			t.Fatalf("dumpable %d before the run, %d after", want, got)
 		}
 	}
 }
