@@ -868,8 +868,7 @@ func (b *builder) build(prog string, env []string, childFDs []int, proxyW int) e
 			made[e.dst] = true
 		case entryTmpfs:
 			mkdir(e.dst)
-			opts := fmt.Sprintf("size=%d,mode=1777", e.size)
-			p.add(op{nr: unix.SYS_MOUNT, args: [6]uintptr{p.cstr("tmpfs"), p.cstr(at(e.dst)), p.cstr("tmpfs"), unix.MS_NOSUID | unix.MS_NODEV, p.cstr(opts)}, what: "mount tmpfs " + e.dst})
+			p.newMount("tmpfs", [][2]string{{"size", strconv.FormatInt(e.size, 10)}, {"mode", "1777"}}, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV, at(e.dst), e.dst)
 		case entryBind:
 			if e.isDir {
 				mkdir(e.dst)
@@ -878,22 +877,28 @@ func (b *builder) build(prog string, env []string, childFDs []int, proxyW int) e
 				p.add(op{nr: unix.SYS_MKNODAT, args: [6]uintptr{atFDCWD, p.cstr(at(e.dst)), unix.S_IFREG | 0o644, 0}, okErr: unix.EEXIST, what: "create " + e.dst})
 			}
 			if b.root {
-				p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{uintptr(b.trees[i]), p.cstr(""), atFDCWD, p.cstr(at(e.dst)), unix.MOVE_MOUNT_F_EMPTY_PATH}, what: "mount " + e.src + " on " + e.dst})
+				tgt := p.target(at(e.dst), e.dst)
+				p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{uintptr(b.trees[i]), p.cstr(""), 0, p.cstr(""), unix.MOVE_MOUNT_F_EMPTY_PATH | unix.MOVE_MOUNT_T_EMPTY_PATH}, ref: [6]int16{0, 0, tgt}, what: "mount " + e.src + " on " + e.dst})
+				p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{tgt}, what: "close"})
 			} else {
-				p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), atFDCWD, p.cstr(at(e.dst)), unix.MOVE_MOUNT_F_EMPTY_PATH}, ref: [6]int16{trees[i]}, what: "mount " + e.src + " on " + e.dst})
+				tgt := p.target(at(e.dst), e.dst)
+				p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), 0, p.cstr(""), unix.MOVE_MOUNT_F_EMPTY_PATH | unix.MOVE_MOUNT_T_EMPTY_PATH}, ref: [6]int16{trees[i], 0, tgt}, what: "mount " + e.src + " on " + e.dst})
+				p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{tgt}, what: "close"})
 				p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{trees[i]}, what: "close"})
 			}
 		}
 	}
 	for i, d := range devices {
 		p.add(op{nr: unix.SYS_MKNODAT, args: [6]uintptr{atFDCWD, p.cstr(at("/dev/" + d)), unix.S_IFREG | 0o666, 0}, what: "create /dev/" + d})
-		p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), atFDCWD, p.cstr(at("/dev/" + d)), unix.MOVE_MOUNT_F_EMPTY_PATH}, ref: [6]int16{devTrees[i]}, what: "mount /dev/" + d})
+		tgt := p.target(at("/dev/"+d), "/dev/"+d)
+		p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), 0, p.cstr(""), unix.MOVE_MOUNT_F_EMPTY_PATH | unix.MOVE_MOUNT_T_EMPTY_PATH}, ref: [6]int16{devTrees[i], 0, tgt}, what: "mount /dev/" + d})
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{tgt}, what: "close"})
 		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{devTrees[i]}, what: "close"})
 	}
 	for _, l := range [][2]string{{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}} {
 		p.add(op{nr: unix.SYS_SYMLINKAT, args: [6]uintptr{p.cstr(l[0]), atFDCWD, p.cstr(at(l[1]))}, what: "symlink " + l[1]})
 	}
-	p.add(op{nr: unix.SYS_MOUNT, args: [6]uintptr{p.cstr("proc"), p.cstr(at("/proc")), p.cstr("proc"), unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, 0}, what: "mount /proc"})
+	p.newMount("proc", nil, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, at("/proc"), "/proc")
 	p.add(op{nr: unix.SYS_MOUNT, args: [6]uintptr{0, p.cstr(stageDir), 0, unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV, 0}, what: "make root read-only"})
 
 	// pivot_root(".", ".") stacks the old root under the new one; detach it.
@@ -976,6 +981,31 @@ func (b *builder) build(prog string, env []string, childFDs []int, proxyW int) e
 	envv := p.cstrv(env)
 	p.add(op{nr: unix.SYS_EXECVE, args: [6]uintptr{p.cstr(prog), argv, envv}, what: "execve " + prog})
 	return nil
+}
+
+// target opens a mount point inside the new root without following any
+// symlink (RESOLVE_NO_SYMLINKS): a symlink planted in a bind's content
+// where a nested mount goes cannot redirect the mount. It returns the op
+// whose result is the O_PATH descriptor.
+func (p *childProgram) target(path, dst string) int16 {
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	return p.add(op{nr: unix.SYS_OPENAT2, args: [6]uintptr{atFDCWD, p.cstr(path), p.ptr(unsafe.Pointer(how), how), unsafe.Sizeof(*how)}, what: "open mount point " + dst})
+}
+
+// newMount mounts a new file system of type fstype with the new mount API
+// (fsopen, fsconfig, fsmount) and attaches it on path through target.
+func (p *childProgram) newMount(fstype string, opts [][2]string, attrs uintptr, path, dst string) {
+	fs := p.add(op{nr: unix.SYS_FSOPEN, args: [6]uintptr{p.cstr(fstype), unix.FSOPEN_CLOEXEC}, what: "fsopen " + fstype})
+	for _, o := range opts {
+		p.add(op{nr: unix.SYS_FSCONFIG, args: [6]uintptr{0, unix.FSCONFIG_SET_STRING, p.cstr(o[0]), p.cstr(o[1]), 0}, ref: [6]int16{fs}, what: "fsconfig " + fstype + " " + o[0] + "=" + o[1]})
+	}
+	p.add(op{nr: unix.SYS_FSCONFIG, args: [6]uintptr{0, unix.FSCONFIG_CMD_CREATE, 0, 0, 0}, ref: [6]int16{fs}, what: "create " + fstype + " for " + dst})
+	m := p.add(op{nr: unix.SYS_FSMOUNT, args: [6]uintptr{0, unix.FSMOUNT_CLOEXEC, attrs}, ref: [6]int16{fs}, what: "fsmount " + fstype})
+	tgt := p.target(path, dst)
+	p.add(op{nr: unix.SYS_MOVE_MOUNT, args: [6]uintptr{0, p.cstr(""), 0, p.cstr(""), unix.MOVE_MOUNT_F_EMPTY_PATH | unix.MOVE_MOUNT_T_EMPTY_PATH}, ref: [6]int16{m, 0, tgt}, what: "mount " + fstype + " on " + dst})
+	for _, fd := range []int16{tgt, m, fs} {
+		p.add(op{nr: unix.SYS_CLOSE, ref: [6]int16{fd}, what: "close"})
+	}
 }
 
 // cstrv returns a NULL-terminated array of C strings.

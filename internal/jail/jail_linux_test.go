@@ -626,3 +626,23 @@ func TestParentDumpableFlagRestored(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedMountThroughPlantedSymlinkFails: a tenant controls the content
+// of a bind (here /work) and plants a symlink where a nested mount goes
+// (/work/sub -> /usr/bin). The nested mount must not follow it.
+func TestNestedMountThroughPlantedSymlinkFails(t *testing.T) {
+	needJail(t)
+	work, data := t.TempDir(), t.TempDir()
+	os.Chmod(work, 0o755)
+	os.Chmod(data, 0o755)
+	if err := os.Symlink("/usr/bin", filepath.Join(work, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), Config{Args: []string{"/bin/true"}, Mounts: []Mount{
+		{Kind: Bind, Source: work, Dest: "/work"},
+		{Kind: ReadOnlyBind, Source: data, Dest: "/work/sub"},
+	}})
+	if !errors.Is(err, syscall.ELOOP) || !strings.Contains(err.Error(), "mount point /work/sub") {
+		t.Fatalf("want ELOOP opening the mount point, got %v", err)
+	}
+}
