@@ -231,6 +231,46 @@ func (cg *cgroup) stats() (peak int64, oom bool, cpu time.Duration, cpuOK bool) 
 	return peak, oom, 0, false
 }
 
+// cpuUsage returns the CPU time of the whole tree, ok false when the
+// cgroup does not account it.
+func (cg *cgroup) cpuUsage() (time.Duration, bool) {
+	var b [64]byte
+	readNum := func(path string) (string, bool) {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "", false
+		}
+		defer unix.Close(fd)
+		n, err := unix.Read(fd, b[:])
+		if err != nil || n <= 0 {
+			return "", false
+		}
+		return strings.TrimSpace(string(b[:n])), true
+	}
+	if cg.version == 2 {
+		s, ok := readNum(filepath.Join(cg.dirs[""], "cpu.stat"))
+		if !ok {
+			return 0, false
+		}
+		v, ok := strings.CutPrefix(strings.SplitN(s, "\n", 2)[0], "usage_usec ")
+		us, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			return 0, false
+		}
+		return time.Duration(us) * time.Microsecond, true
+	}
+	d, ok := cg.dirs["cpuacct"]
+	if !ok {
+		return 0, false
+	}
+	s, ok := readNum(filepath.Join(d, "cpuacct.usage"))
+	if !ok {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(s, 10, 64)
+	return time.Duration(ns), err == nil
+}
+
 // remove deletes the cgroup directories. The jail's processes are gone by
 // then (the pid namespace's init has been reaped), but the kernel may
 // still be tearing them down, so EBUSY is retried briefly.

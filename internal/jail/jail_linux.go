@@ -71,6 +71,10 @@ import (
 
 var hostID = sync.OnceValues(func() (uid, gid int) { return os.Getuid(), os.Getgid() })
 
+// cpuWatchEvery is how often the CPU-limit watchdog samples a cgroup's
+// CPU usage.
+const cpuWatchEvery = 20 * time.Millisecond
+
 // unprivilegedID is the identity (inside and outside) of a jail started by
 // root: "nobody".
 const unprivilegedID = 65534
@@ -407,13 +411,44 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		defer ln.Close()
 	}
 
-	var wallFired atomic.Bool
+	var wallFired, cpuFired atomic.Bool
 	timer := time.AfterFunc(lim.WallTime, func() { wallFired.Store(true); kill() })
 	stopCtx := context.AfterFunc(ctx, kill)
+	// With a cgroup that accounts CPU, the CPU limit covers the whole tree
+	// with sub-second precision (RLIMIT_CPU is per process, whole seconds):
+	// a watchdog samples the usage. Its first tick comes after
+	// cpuWatchEvery, so short runs pay nothing.
+	stopWatch := func() {}
+	if cg != nil {
+		if _, ok := cg.cpuUsage(); ok {
+			stop := make(chan struct{})
+			var watchDone sync.WaitGroup
+			watchDone.Add(1)
+			go func() {
+				defer watchDone.Done()
+				tk := time.NewTicker(cpuWatchEvery)
+				defer tk.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tk.C:
+						if used, ok := cg.cpuUsage(); ok && used >= lim.CPUTime {
+							cpuFired.Store(true)
+							kill()
+							return
+						}
+					}
+				}
+			}()
+			stopWatch = func() { close(stop); watchDone.Wait() }
+		}
+	}
 	werr := wait()
 	reaped = true
 	timer.Stop()
 	stopCtx()
+	stopWatch()
 	tr.phase("reaped")
 	res.WallTime = time.Since(start)
 	if werr != nil {
@@ -434,9 +469,11 @@ func run(ctx context.Context, cfg *Config, res *Result) (err error) {
 		}
 		oom = o
 	}
-	w := struct{ status unix.WaitStatus }{status}
 	wallTimedOut := wallFired.Load() && ctx.Err() == nil
-	classify(res, w.status, lim, oom, wallTimedOut, ctx.Err())
+	classify(res, status, lim, oom, wallTimedOut, ctx.Err())
+	if cpuFired.Load() && ctx.Err() == nil && !oom {
+		res.Status, res.Message = StatusTimeout, "CPU time limit exceeded"
+	}
 	return nil
 }
 

@@ -646,3 +646,20 @@ func TestNestedMountThroughPlantedSymlinkFails(t *testing.T) {
 		t.Fatalf("want ELOOP opening the mount point, got %v", err)
 	}
 }
+
+// TestCPULimitCoversTheWholeTree: CPU burnt by child processes counts
+// (with a cgroup), and sub-second limits hold, which RLIMIT_CPU (per
+// process, whole seconds) alone cannot do.
+func TestCPULimitCoversTheWholeTree(t *testing.T) {
+	needJail(t)
+	if DetectCgroup().Version == 0 {
+		t.Skip("needs a delegated cgroup")
+	}
+	res, _ := runJail(t, Config{
+		Args:   []string{"/bin/sh", "-c", "for i in 1 2 3 4; do (while :; do :; done) & done; wait"},
+		Limits: Limits{CPUTime: 300 * time.Millisecond, WallTime: 30 * time.Second, CPUs: 2},
+	})
+	if res.Status != StatusTimeout || res.Message != "CPU time limit exceeded" {
+		t.Fatalf("%+v", res)
+	}
+}
