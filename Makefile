@@ -29,3 +29,9 @@ fetch-quickjs:
 
 verify-quickjs:
 	cd third_party/quickjs-wasi && echo "$$(awk '/^sha256:/ {print $$2}' VERSION)  quickjs.wasm" | sha256sum -c -
+
+# Cold `airlock jail -- /bin/true` vs bubblewrap, and the Node process-mode
+# overhead (scripts/bench-jail.sh).
+.PHONY: bench-jail
+bench-jail:
+	./scripts/bench-jail.sh
