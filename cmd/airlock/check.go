@@ -68,10 +68,12 @@ func checkMain(e env, args []string) int {
 		nodeDetail = "node " + strings.TrimSpace(string(out))
 	}
 	modes := []modeStatus{
-		{step.ModeUnsandboxed, nodeErr == "", or(nodeErr, nodeDetail+" (no isolation)")},
+		// UNSANDBOXED and SANDBOX_CODE_AND_PROCESS are not implemented yet:
+		// never report a mode available that airlock run would refuse.
+		{step.ModeUnsandboxed, false, "not implemented in this version"},
 		{step.ModeCodeOnly, true, "in-process isolate: needs no kernel feature"},
 		{step.ModeProcess, jailErr == "" && nodeErr == "", or(join(jailErr, nodeErr), "kernel jail + "+nodeDetail)},
-		{step.ModeCodeAndProcess, jailErr == "", or(jailErr, "isolate inside the kernel jail")},
+		{step.ModeCodeAndProcess, false, "not implemented in this version"},
 	}
 
 	if *jsonOut {

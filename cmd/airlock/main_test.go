@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,5 +104,38 @@ func TestUnknownCommand(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t); code != 2 {
 		t.Fatalf("no args: exit %d", code)
+	}
+}
+
+func TestRunProcessMode(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not installed: SANDBOX_PROCESS needs it")
+	}
+	code, out, stderr := runCLI(t, "run", "../../examples/hello.js", "--mode", "process", "--input", `{"name":"jail"}`)
+	if code != 0 || out != "{\"greeting\":\"Hello, jail!\"}\n" || !strings.Contains(stderr, "greeting jail") {
+		t.Fatalf("exit %d, out %q, stderr %q", code, out, stderr)
+	}
+	code, _, stderr = runCLI(t, "run", writeStep(t, "while (true) {}"), "--mode", "SANDBOX_PROCESS", "--cpu-time", "300ms")
+	if code != 124 || !strings.Contains(stderr, "CPU time limit exceeded") {
+		t.Fatalf("cpu loop in process mode: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestRunModeFlags(t *testing.T) {
+	p := writeStep(t, "1")
+	for _, tc := range []struct {
+		args   []string
+		exit   int
+		stderr string
+	}{
+		{[]string{"--mode", "unsandboxed"}, 9, "not implemented"},
+		{[]string{"--mode", "combined"}, 9, "not implemented"},
+		{[]string{"--net", "proxy"}, 2, "--mode process only"},
+		{[]string{"--modules", "/tmp"}, 2, "--mode process only"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"run", p}, tc.args...)...)
+		if code != tc.exit || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr)
+		}
 	}
 }

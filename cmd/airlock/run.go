@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/internal/isolate"
+	"github.com/airlockhq/airlock/internal/procstep"
 	"github.com/airlockhq/airlock/internal/step"
 )
 
@@ -31,6 +32,8 @@ type runFlags struct {
 	jsonOut  bool
 	mode     string
 	maxBytes int
+	net      string
+	modules  string
 }
 
 func runMain(e env, args []string) int {
@@ -45,6 +48,8 @@ func runMain(e env, args []string) int {
 	fs.BoolVar(&f.jsonOut, "json", false, "print a JSON object with the output, usage and error instead of the bare output")
 	fs.StringVar(&f.mode, "mode", os.Getenv("AP_EXECUTION_MODE"), "execution mode: code (SANDBOX_CODE_ONLY, the default), process (SANDBOX_PROCESS); default $AP_EXECUTION_MODE")
 	fs.IntVar(&f.maxBytes, "max-payload", step.DefaultPayloadBytes, "input and output payload limit in bytes (1 KiB to 64 MiB)")
+	fs.StringVar(&f.net, "net", "", "process mode only: none (the default: no network) or proxy (HTTP(S) through airlock's egress proxy)")
+	fs.StringVar(&f.modules, "modules", "", "process mode only: a node_modules directory mounted read-only for the step")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: airlock run FILE [flags]")
 		fs.PrintDefaults()
@@ -98,22 +103,26 @@ func runMain(e env, args []string) int {
 		}
 		fmt.Fprintf(e.stderr, "[%s] %s\n", l.Stream, l.Text)
 	}
+	if mode != step.ModeProcess && (f.net != "" || f.modules != "") {
+		fmt.Fprintf(e.stderr, "airlock run: --net and --modules apply to --mode process only\n")
+		return exitUsage
+	}
 	s := step.Step{Source: string(src), Filename: file, Input: input}
-	res, err := runStep(ctx, mode, s, lim, logs, timing)
-	return report(e, f.jsonOut, res, err)
-}
-
-// runStep dispatches to the execution mode's runner.
-func runStep(ctx context.Context, mode step.Mode, s step.Step, lim step.Limits, logs step.LogSink, timing isolate.Timing) (step.Result, error) {
+	var res step.Result
 	switch mode {
 	case step.ModeCodeOnly:
-		eng, err := isolate.Default()
-		if err != nil {
-			return step.Result{}, &step.Error{Code: step.CodeInternal, Message: "initialising engine", Err: err}
+		eng, eerr := isolate.Default()
+		if eerr != nil {
+			err = &step.Error{Code: step.CodeInternal, Message: "initialising engine", Err: eerr}
+			break
 		}
-		return eng.Run(ctx, s, lim, isolate.Options{Logs: logs, Timing: timing})
+		res, err = eng.Run(ctx, s, lim, isolate.Options{Logs: logs, Timing: timing})
+	case step.ModeProcess:
+		res, err = procstep.Run(ctx, s, lim, procstep.Options{Logs: logs, Net: f.net, ModulesDir: f.modules})
+	default:
+		err = step.Errorf(step.CodeUnavailable, "execution mode %s is not implemented in this version (available: SANDBOX_CODE_ONLY, SANDBOX_PROCESS)", mode)
 	}
-	return step.Result{}, step.Errorf(step.CodeUnavailable, "execution mode %s is not available in this build", mode)
+	return report(e, f.jsonOut, res, err)
 }
 
 // parseInterspersed parses flags before and after the one positional
