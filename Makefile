@@ -17,7 +17,7 @@ bench-peers:
 	./scripts/bench-peers.sh
 
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 check: lint test verify-quickjs
