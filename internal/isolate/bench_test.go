@@ -140,18 +140,10 @@ func liveHeap() uint64 {
 func drainPools(e *Engine) {
 	e.pools.Range(func(_, v any) bool {
 		p := v.(*memPool)
-		p.mu.Lock()
-		idle := p.idle
-		p.idle = nil
-		p.mu.Unlock()
-		for _, in := range idle {
+		for in, ok := p.idle.pop(); ok; in, ok = p.idle.pop() {
 			in.mod.Close(context.Background()) // returns its region to p.free
 		}
-		p.mu.Lock()
-		free := p.free
-		p.free = nil
-		p.mu.Unlock()
-		for _, r := range free {
+		for r, ok := p.free.pop(); ok; r, ok = p.free.pop() {
 			_ = unix.Munmap(r)
 		}
 		return true

@@ -128,14 +128,9 @@ func (e *Engine) Close(ctx context.Context) error { return e.rt.Close(ctx) }
 // at size bytes: a reset one from the pool, or a new one.
 func (e *Engine) acquire(ctx context.Context, size int) (*instance, error) {
 	p := e.pool(size)
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		in := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
+	if in, ok := p.idle.pop(); ok {
 		return in, nil
 	}
-	p.mu.Unlock()
 	var memory *mmapMemory
 	mctx := experimental.WithMemoryAllocator(ctx, p.allocator(&memory))
 	mod, err := e.rt.InstantiateModule(mctx, e.cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
@@ -169,13 +164,9 @@ func (e *Engine) release(in *instance, clean bool) {
 	if clean && int(in.mem.Size()) == e.image.len && !in.memory.capHit.Load() && p.reset(in.memory.region, in.memory.used) == nil {
 		in.sp.Set(e.sp)
 		in.budget.Set(0) // a new instance's value
-		p.mu.Lock()
-		if len(p.idle) < maxPooledRegions {
-			p.idle = append(p.idle, in)
-			p.mu.Unlock()
+		if p.idle.push(in) {
 			return
 		}
-		p.mu.Unlock()
 	}
 	in.mod.Close(context.Background())
 }
@@ -184,7 +175,8 @@ func (e *Engine) pool(size int) *memPool {
 	if p, ok := e.pools.Load(size); ok {
 		return p.(*memPool)
 	}
-	p, _ := e.pools.LoadOrStore(size, &memPool{size: size, image: e.image})
+	p, _ := e.pools.LoadOrStore(size, &memPool{size: size, image: e.image,
+		free: freeList[[]byte]{budget: &idleRegions}, idle: freeList[*instance]{budget: &idleInstances}})
 	return p.(*memPool)
 }
 

@@ -710,11 +710,9 @@ func TestGlobalPollutionDoesNotCarryOver(t *testing.T) {
 			t.Fatalf("polluting step: %v", err)
 		}
 		sameJSON(t, string(res.Output), `"polluted"`)
-		p.mu.Lock()
-		if len(p.idle) > 0 {
+		if p.idle.len() > 0 {
 			reused++
 		}
-		p.mu.Unlock()
 		res, err = e.Run(context.Background(), step.Step{Source: check}, step.Limits{MemoryBytes: limit}, Options{})
 		if err != nil {
 			t.Fatalf("checking step: %v", err)

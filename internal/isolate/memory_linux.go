@@ -83,16 +83,13 @@ func (m *mmapMemory) Free() { m.pool.put(m.region, m.used) }
 type memPool struct {
 	size  int
 	image *snapshotImage
+	free  freeList[[]byte]    // reset regions, for new instances
+	idle  freeList[*instance] // reset instances, ready for reuse
 	mu    sync.Mutex
-	free  [][]byte
-	idle  []*instance // reset instances, ready for reuse
-	vec   []byte      // mincore scratch, guarded by mu
+	vec   []byte // mincore scratch, guarded by mu
 }
 
-const (
-	maxPooledRegions = 64
-	memclrLimit      = 256 << 10
-)
+const memclrLimit = 256 << 10
 
 // allocator returns a wazero MemoryAllocator for one instantiation; the
 // memory it creates is stored in *dst.
@@ -108,14 +105,9 @@ func (p *memPool) allocator(dst **mmapMemory) experimental.MemoryAllocator {
 }
 
 func (p *memPool) get() ([]byte, error) {
-	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		r := p.free[n-1]
-		p.free = p.free[:n-1]
-		p.mu.Unlock()
+	if r, ok := p.free.pop(); ok {
 		return r, nil
 	}
-	p.mu.Unlock()
 	if p.size < p.image.len {
 		return nil, fmt.Errorf("memory cap %d below snapshot size %d", p.size, p.image.len)
 	}
@@ -170,12 +162,7 @@ func (p *memPool) put(r []byte, used int) {
 			return
 		}
 	}
-	p.mu.Lock()
-	if len(p.free) < maxPooledRegions {
-		p.free = append(p.free, r)
-		p.mu.Unlock()
-		return
+	if !p.free.push(r) {
+		unix.Munmap(r)
 	}
-	p.mu.Unlock()
-	unix.Munmap(r)
 }
