@@ -29,6 +29,9 @@ const (
 	opCap   = 5
 )
 
+// maxHostArgs bounds the arguments hostCall reads.
+const maxHostArgs = 8
+
 // maxErrorDescriptor bounds the error JSON the guest reports.
 const maxErrorDescriptor = 1 << 20
 
@@ -144,7 +147,11 @@ func fdWrite(_ context.Context, mod api.Module, s []uint64) {
 func hostCall(ctx context.Context, mod api.Module, s []uint64) {
 	v := vmOf(ctx)
 	argc, argvPtr := uint32(s[3]), uint32(s[4])
-	args := make([]uint32, argc)
+	// Only the prelude holds this function and passes at most four
+	// arguments; a guest that reaches it some other way must not make the
+	// host allocate by its say-so.
+	var buf [maxHostArgs]uint32
+	args := buf[:min(argc, maxHostArgs)]
 	for i := range args {
 		args[i], _ = mod.Memory().ReadUint32Le(argvPtr + 4*uint32(i))
 	}
