@@ -190,7 +190,8 @@
       value: ObjectC.freeze({ call: capCall }), writable: false, configurable: false, enumerable: false,
     });
   }
-  // The driver: the host's only way in.
+  // The driver: the host's only way in. Its ops are the drv* constants of
+  // run.go; the host ops above are the op* constants of host.go.
   return function driver(op, a, b, c) {
     switch (op) {
       case 0: return start(a, b, c);

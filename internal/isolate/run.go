@@ -135,19 +135,11 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	if err != nil {
 		return err
 	}
-	seedOp, err := v.newNumber(ctx, 4)
-	if err != nil {
-		return err
-	}
-	if _, err := v.callFunc(ctx, v.e.driver, seedOp, seedArr); err != nil {
+	if err := v.drive(ctx, drvSeed, seedArr); err != nil {
 		return err
 	}
 	if len(v.caps) > 0 {
-		grantOp, err := v.newNumber(ctx, 6)
-		if err != nil {
-			return err
-		}
-		if _, err := v.callFunc(ctx, v.e.driver, grantOp); err != nil {
+		if err := v.drive(ctx, drvGrant); err != nil {
 			return err
 		}
 	}
@@ -157,11 +149,7 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	}
 	if isModule == 0 {
 		// Scripts see their inputs as the global `inputs`.
-		op, err := v.newNumber(ctx, 3)
-		if err != nil {
-			return err
-		}
-		if _, err := v.callFunc(ctx, v.e.driver, op, inputVal); err != nil {
+		if err := v.drive(ctx, drvInputs, inputVal); err != nil {
 			return err
 		}
 	}
@@ -180,19 +168,11 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	if err := v.checkException(ctx, val); err != nil || v.done {
 		return err
 	}
-	op, err := v.newNumber(ctx, 0)
-	if err != nil {
-		return err
-	}
 	mod, err := v.newNumber(ctx, float64(isModule))
 	if err != nil {
 		return err
 	}
-	r, err := v.callFunc(ctx, v.e.driver, op, val, inputVal, mod)
-	if err != nil {
-		return err
-	}
-	if err := v.checkException(ctx, r); err != nil {
+	if err := v.drive(ctx, drvStart, val, inputVal, mod); err != nil {
 		return err
 	}
 	for {
@@ -232,30 +212,51 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 			continue
 		}
 		t = v.timers.pop()
-		op, err := v.newNumber(ctx, 1)
-		if err != nil {
-			return err
-		}
 		id, err := v.newNumber(ctx, float64(t.id))
 		if err != nil {
 			return err
 		}
 		// While timer t fires, re-arming it (setInterval) is not a new timer.
 		v.firing = t.id
-		r, err := v.callFunc(ctx, v.e.driver, op, id)
+		err = v.drive(ctx, drvFire, id)
 		v.firing = 0
 		if err != nil {
 			return err
 		}
-		if err := v.checkException(ctx, r); err != nil {
-			return err
-		}
-		// Free this firing's handles: a long-running interval must not grow
-		// the heap.
-		if err := v.free(ctx, op, id, r); err != nil {
+		// A long-running interval must not grow the heap.
+		if err := v.free(ctx, id); err != nil {
 			return err
 		}
 	}
+}
+
+// Driver operations, shared with prelude.js.
+const (
+	drvStart  = 0 // (value, input, isModule): run the evaluated step
+	drvFire   = 1 // (timer id)
+	drvFail   = 2 // (exception): describe and report it
+	drvInputs = 3 // (input JSON): set the global inputs, for scripts
+	drvSeed   = 4 // (seed text): reseed Math.random
+	drvSettle = 5 // (call id, ok, JSON): finish a capability call
+	drvGrant  = 6 // (): install the airlock global
+)
+
+// drive calls the prelude's driver: driver(op, args...), where args are
+// JSValue*s the caller owns. An exception the driver raises is reported as
+// the step's failure. The op and result handles are freed.
+func (v *vm) drive(ctx context.Context, op int, args ...uint32) error {
+	opVal, err := v.newNumber(ctx, float64(op))
+	if err != nil {
+		return err
+	}
+	r, err := v.callFunc(ctx, v.e.driver, append([]uint32{opVal}, args...)...)
+	if err != nil {
+		return err
+	}
+	if err := v.checkException(ctx, r); err != nil {
+		return err
+	}
+	return v.free(ctx, opVal, r)
 }
 
 func (v *vm) drainJobs(ctx context.Context) error {
@@ -294,7 +295,9 @@ func (v *vm) checkException(ctx context.Context, val uint32) error {
 
 // report hands an exception value to the driver, which describes it.
 func (v *vm) report(ctx context.Context, exc uint32) error {
-	op, err := v.newNumber(ctx, 2)
+	// Not drive: the driver's fail catches everything, and an exception
+	// from it must not be reported back into it.
+	op, err := v.newNumber(ctx, drvFail)
 	if err != nil {
 		return err
 	}
@@ -506,10 +509,6 @@ func (v *vm) settle(ctx context.Context, r capResult) error {
 	if ok {
 		okNum = 1
 	}
-	op, err := v.newNumber(ctx, 5)
-	if err != nil {
-		return err
-	}
 	id, err := v.newNumber(ctx, r.id)
 	if err != nil {
 		return err
@@ -522,14 +521,10 @@ func (v *vm) settle(ctx context.Context, r capResult) error {
 	if err != nil {
 		return err
 	}
-	res, err := v.callFunc(ctx, v.e.driver, op, id, okVal, body)
-	if err != nil {
+	if err := v.drive(ctx, drvSettle, id, okVal, body); err != nil {
 		return err
 	}
-	if err := v.checkException(ctx, res); err != nil {
-		return err
-	}
-	return v.free(ctx, op, id, okVal, body, res)
+	return v.free(ctx, id, okVal, body)
 }
 
 func (w *watchdog) stop() {
