@@ -49,6 +49,7 @@ type Engine struct {
 	image *snapshotImage // linear memory after init and prelude
 	pools sync.Map       // memory cap (int) -> *memPool
 	sp    uint64         // __stack_pointer in the snapshot
+	code  *codeCache     // compiled bytecode of recent sources
 	data  []wasmpatch.Segment
 	// Pointers valid in every restored instance.
 	driver  uint32 // JSValue* of the prelude's driver function
@@ -113,7 +114,7 @@ func NewEngine(ctx context.Context, cacheDir string) (*Engine, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("isolate: compiling engine: %w", err)
 	}
-	e := &Engine{rt: rt, cm: cm, data: data}
+	e := &Engine{rt: rt, cm: cm, data: data, code: newCodeCache()}
 	if err := e.takeSnapshot(ctx); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("isolate: initialising engine: %w", err)

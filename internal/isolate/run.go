@@ -161,7 +161,7 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 	if isModule != 0 {
 		flags = evalModule
 	}
-	val, err := v.callName32(ctx, "qjs_eval", uint64(code), uint64(len(src)), uint64(fname), uint64(flags))
+	val, err := v.evalCached(ctx, src, filename, code, fname, flags)
 	if err != nil {
 		return err
 	}
@@ -228,6 +228,37 @@ func (v *vm) guest(ctx context.Context, src, filename string, input []byte, w *w
 			return err
 		}
 	}
+}
+
+// evalCached evaluates the step's source (already in guest memory at code,
+// its filename at fname) from the engine's bytecode cache, compiling and
+// caching it on a miss. It returns the JSValue* of the result, which may
+// be an exception (a syntax error on a miss).
+func (v *vm) evalCached(ctx context.Context, src, filename string, code, fname uint32, flags int) (uint32, error) {
+	key := codeKey(src, filename, flags == evalModule)
+	bc, hit := v.e.code.get(key)
+	if hit {
+		p, err := v.writeBytes(ctx, bc)
+		if err != nil {
+			return 0, err
+		}
+		return v.callName32(ctx, "qjs_eval_bytecode", uint64(p), uint64(len(bc)))
+	}
+	outLen := v.e.scratch + 40
+	p, err := v.callName32(ctx, "qjs_compile", uint64(code), uint64(len(src)), uint64(fname), uint64(flags), 0, uint64(outLen))
+	if err != nil {
+		return 0, err
+	}
+	if p == 0 { // a syntax error: let eval produce the exception
+		return v.callName32(ctx, "qjs_eval", uint64(code), uint64(len(src)), uint64(fname), uint64(flags))
+	}
+	n, _ := v.mem.ReadUint32Le(outLen)
+	b, ok := v.mem.Read(p, n)
+	if !ok {
+		return 0, errors.New("bytecode out of guest memory bounds")
+	}
+	v.e.code.put(key, append([]byte(nil), b...))
+	return v.callName32(ctx, "qjs_eval_bytecode", uint64(p), uint64(n))
 }
 
 // Driver operations, shared with prelude.js.
