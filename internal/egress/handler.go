@@ -35,9 +35,7 @@ type event struct {
 
 func (p *Proxy) finish(ctx context.Context, ev *event) {
 	up, down := ev.up.Load(), ev.down.Load()
-	p.metrics.decisions.WithLabelValues(ev.kind, ev.decision, ev.reason).Inc()
-	p.metrics.bytes.WithLabelValues("up").Add(float64(up))
-	p.metrics.bytes.WithLabelValues("down").Add(float64(down))
+	p.metrics.decided(ev.kind, ev.decision, ev.reason, up, down)
 	level := slog.LevelInfo
 	if ev.decision != "allow" {
 		level = slog.LevelWarn
@@ -265,8 +263,8 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request, ev *event) 
 		return
 	}
 	defer p.untrack(client, target)
-	p.metrics.tunnels.Inc()
-	defer p.metrics.tunnels.Dec()
+	p.metrics.tunnels.Add(1)
+	defer p.metrics.tunnels.Add(-1)
 	_ = client.SetDeadline(time.Time{})
 	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		_ = client.Close()
