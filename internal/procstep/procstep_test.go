@@ -21,9 +21,15 @@ import (
 func needNode(t testing.TB) {
 	t.Helper()
 	if err := jail.Supported(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must exercise process mode, but this host cannot run the jail: %v", err)
+		}
 		t.Skip(err)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must exercise process mode, but node is not installed")
+		}
 		t.Skip("node not installed")
 	}
 }
