@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"testing"
-	"time"
 )
 
 // bareRelay is the floor for any TCP relay: accept, dial, io.Copy both
@@ -55,20 +54,7 @@ func BenchmarkBareRelayThroughput(b *testing.B) {
 			}
 			defer rc.Close()
 			rr := bufio.NewReader(rc)
-			var direct, relayed time.Duration
-			b.SetBytes(2 * n)
-			for b.Loop() {
-				t0 := time.Now()
-				transfer(b, dc, dc, n, download)
-				t1 := time.Now()
-				transfer(b, rc, rr, n, download)
-				direct += t1.Sub(t0)
-				relayed += time.Since(t1)
-			}
-			mb := float64(n) * float64(b.N) / (1 << 20)
-			b.ReportMetric(mb/direct.Seconds(), "direct-MiB/s")
-			b.ReportMetric(mb/relayed.Seconds(), "relayed-MiB/s")
-			b.ReportMetric(direct.Seconds()/relayed.Seconds(), "ratio")
+			compareTransfers(b, n, download, dc, rc, rr, "relayed")
 		})
 	}
 }
