@@ -1,7 +1,3 @@
-// Command airlock runs untrusted code: JavaScript code steps in a
-// wasm-contained isolate, or any program in an unprivileged kernel jail.
-//
-// Each subcommand lives in its own file and registers itself in commands.
 package main
 
 import (
