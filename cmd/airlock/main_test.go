@@ -149,3 +149,25 @@ func skipOrFailInCI(t *testing.T, why error) {
 	}
 	t.Skip(why)
 }
+
+// A step cannot drive the operator's terminal through its console output.
+func TestRunLogsEscapeTerminalControls(t *testing.T) {
+	p := writeStep(t, `console.log("a\x1b]52;c;ZXZpbA==\x07b\x1b[2Jc\u009bd\tok\nnext"); 1`)
+	code, _, stderr := runCLI(t, "run", p)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if strings.ContainsAny(stderr, "\x1b\x07\u009b") {
+		t.Fatalf("control characters reached the terminal: %q", stderr)
+	}
+	if want := `a\x1b]52;c;ZXZpbA==\x07b\x1b[2Jc\x9bd` + "\tok\nnext\n"; stderr != want {
+		t.Fatalf("stderr %q, want %q", stderr, want)
+	}
+}
+
+func TestRunErrorEscapesTerminalControls(t *testing.T) {
+	code, _, stderr := runCLI(t, "run", writeStep(t, `throw new Error("x\x1b[31mred")`))
+	if code != 1 || strings.Contains(stderr, "\x1b") || !strings.Contains(stderr, `x\x1b[31mred`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}

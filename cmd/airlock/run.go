@@ -97,11 +97,12 @@ func runMain(e env, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logs := func(l step.LogLine) {
+		text := terminalSafe(l.Text)
 		if l.Stream == step.StreamLog {
-			fmt.Fprintln(e.stderr, l.Text)
+			fmt.Fprintln(e.stderr, text)
 			return
 		}
-		fmt.Fprintf(e.stderr, "[%s] %s\n", l.Stream, l.Text)
+		fmt.Fprintf(e.stderr, "[%s] %s\n", l.Stream, text)
 	}
 	if mode != step.ModeProcess && (f.net != "" || f.modules != "") {
 		fmt.Fprintf(e.stderr, "airlock run: --net and --modules apply to --mode process only\n")
@@ -240,12 +241,42 @@ func report(e env, asJSON bool, res step.Result, err error) int {
 		return code
 	}
 	if se != nil {
-		fmt.Fprintf(e.stderr, "airlock: %v\n", se)
+		// Message and stack come from the step: escape them like its logs.
+		fmt.Fprintf(e.stderr, "airlock: %s\n", terminalSafe(se.Error()))
 		if se.Stack != "" && se.Code == step.CodeStepThrew {
-			fmt.Fprint(e.stderr, strings.TrimRight(se.Stack, "\n"), "\n")
+			fmt.Fprint(e.stderr, terminalSafe(strings.TrimRight(se.Stack, "\n")), "\n")
 		}
 		return code
 	}
 	fmt.Fprintf(e.stdout, "%s\n", res.Output)
 	return code
+}
+
+// terminalSafe escapes control characters other than newline and tab, so
+// that a step's console output cannot drive the operator's terminal
+// (escape sequences that retitle it, move the cursor, write the clipboard).
+func terminalSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if isUnsafeControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isUnsafeControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isUnsafeControl(r rune) bool {
+	return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || (r >= 0x80 && r < 0xa0)
 }

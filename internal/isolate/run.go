@@ -107,6 +107,12 @@ func (v *vm) execute(ctx context.Context, src, filename string, input []byte, w 
 		}
 		return step.Result{}, err
 	}
+	// The prelude serialises with the original JSON.stringify, which user
+	// code cannot replace; check anyway, so that even a compromised engine
+	// cannot hand callers bytes that are not JSON.
+	if !json.Valid(v.payload) {
+		return step.Result{}, step.Errorf(step.CodeInternal, "the engine produced output that is not valid JSON")
+	}
 	return step.Result{Output: json.RawMessage(v.payload)}, nil
 }
 
