@@ -251,6 +251,10 @@ func outcome(res *step.Result, jr *jail.Result, fr *frameReader, diag string, li
 		return fr.err
 	}
 	f := fr.final
+	if f == nil && fr.malformed > 0 {
+		// The step shares the runner's process and corrupted its messages.
+		return step.Errorf(step.CodeBadStep, "the step corrupted the runner's messages (%d malformed) and produced no result", fr.malformed)
+	}
 	if f == nil {
 		msg := fmt.Sprintf("node ended without a result (%s)", jr.Message)
 		if t := strings.TrimSpace(diag); t != "" {
@@ -260,6 +264,11 @@ func outcome(res *step.Result, jr *jail.Result, fr *frameReader, diag string, li
 	}
 	switch f.T {
 	case "result":
+		// The runner shares its process with the step, which can patch
+		// JSON.stringify or write frames itself: never pass on non-JSON.
+		if !json.Valid([]byte(f.V)) {
+			return step.Errorf(step.CodeBadStep, "the step's result is not valid JSON")
+		}
 		res.Output = json.RawMessage(f.V)
 		return nil
 	case "throw", "syntax":
@@ -301,6 +310,7 @@ type frameReader struct {
 
 	logBytes, logDropped int64
 	final                *frame
+	malformed            int // frames that were not the protocol's JSON
 	err                  error
 }
 
@@ -328,6 +338,7 @@ func (r *frameReader) read(rd io.Reader) {
 		}
 		var f frame
 		if json.Unmarshal(buf, &f) != nil {
+			r.malformed++
 			continue
 		}
 		if f.T == "log" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,4 +256,26 @@ export function code(i) {
 	// Without the proxy there is no network at all.
 	_, err = run(t, get, `{"url":"http://`+ln.Addr().String()+`/"}`, step.Limits{}, Options{})
 	wantCode(t, err, step.CodeStepThrew)
+}
+
+// A step shares its Node process with the runner: replacing JSON.stringify
+// does not break the runner's output, a forged result frame that is not
+// JSON is refused, and corrupted frames are the step's fault, not airlock's.
+func TestRunnerTampering(t *testing.T) {
+	needNode(t)
+	res, err := run(t, "JSON.stringify = () => '{\"forged\": ';\nexport const code = () => ({ a: 1 })", "null", step.Limits{}, Options{})
+	if err != nil || string(res.Output) != `{"a":1}` {
+		t.Fatalf("patched JSON.stringify: %s, %v", res.Output, err)
+	}
+	forge := func(body string) string {
+		return "import fs from 'node:fs';\n" +
+			"const body = Buffer.from(" + strconv.Quote(body) + ");\n" +
+			"const head = Buffer.alloc(4); head.writeUInt32LE(body.length);\n" +
+			"fs.writeSync(4, Buffer.concat([head, body])); process.exit(0);\n" +
+			"export const code = () => 1;"
+	}
+	_, err = run(t, forge(`{"t":"result","v":"{not json"}`), "null", step.Limits{}, Options{})
+	wantCode(t, err, step.CodeBadStep)
+	_, err = run(t, forge(`{"t":"result","v":`), "null", step.Limits{}, Options{})
+	wantCode(t, err, step.CodeBadStep)
 }

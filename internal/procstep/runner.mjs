@@ -20,10 +20,13 @@ import https from 'node:https';
 import tls from 'node:tls';
 
 const IN = 3, OUT = 4;
-const cfg = JSON.parse(process.argv[2]);
+// The step runs in this process and may replace globals; keep the ones the
+// protocol depends on as they were before any of its code loaded.
+const stringify = JSON.stringify, parse = JSON.parse, format = util.format;
+const cfg = parse(process.argv[2]);
 
 function send(obj) {
-  const body = Buffer.from(JSON.stringify(obj));
+  const body = Buffer.from(stringify(obj));
   const buf = Buffer.allocUnsafe(4 + body.length);
   buf.writeUInt32LE(body.length, 0);
   body.copy(buf, 4);
@@ -32,16 +35,16 @@ function send(obj) {
 }
 
 for (const s of ['log', 'info', 'warn', 'error', 'debug']) {
-  console[s] = (...args) => send({ t: 'log', s, m: util.format(...args) });
+  console[s] = (...args) => send({ t: 'log', s, m: format(...args) });
 }
-console.trace = (...args) => send({ t: 'log', s: 'error', m: util.format(...args) });
+console.trace = (...args) => send({ t: 'log', s: 'error', m: format(...args) });
 
 function errorFrame(t, e) {
   if (e instanceof Error || (e && typeof e === 'object' && 'message' in e)) {
     return { t, name: String(e.name ?? 'Error'), message: String(e.message), stack: String(e.stack ?? '') };
   }
   let m;
-  try { m = typeof e === 'string' ? e : JSON.stringify(e) ?? String(e); } catch { m = String(e); }
+  try { m = typeof e === 'string' ? e : stringify(e) ?? String(e); } catch { m = String(e); }
   return { t, name: '', message: m, stack: '' };
 }
 
@@ -83,7 +86,7 @@ let input = null;
 {
   const b = fs.readFileSync(IN);
   fs.closeSync(IN);
-  if (b.length) input = JSON.parse(b.toString('utf8'));
+  if (b.length) input = parse(b.toString('utf8'));
 }
 
 let value;
@@ -112,7 +115,7 @@ try {
 }
 let json;
 try {
-  json = JSON.stringify(value);
+  json = stringify(value);
 } catch (e) {
   send({ t: 'bad', message: 'the result is not JSON-serializable: ' + String(e && e.message) });
   process.exit(0);
