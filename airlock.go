@@ -2,6 +2,7 @@ package airlock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/airlockhq/airlock/internal/isolate"
@@ -127,6 +128,9 @@ func New(opts ...Option) (*Runtime, error) {
 		}
 	}
 	eng, err := isolate.Default()
+	if errors.Is(err, isolate.ErrUnsupportedOS) {
+		return nil, isolate.ErrUnsupportedOS
+	}
 	if err != nil {
 		return nil, &Error{Code: step.CodeInternal, Message: fmt.Sprintf("initialising engine: %v", err), Err: err}
 	}

@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"context"
+	"runtime"
 
 	_ "embed"
 	"errors"
@@ -88,6 +89,9 @@ func CacheDir() string {
 // NewEngine patches and compiles the engine module, using cacheDir (if not
 // empty) as wazero's compilation cache, and takes the start-up snapshot.
 func NewEngine(ctx context.Context, cacheDir string) (*Engine, error) {
+	if runtime.GOOS != "linux" {
+		return nil, ErrUnsupportedOS
+	}
 	patched, _, err := wasmpatch.Instrument(quickjswasi.Wasm, budgetGlobal, "env", "host_interrupt")
 	if err != nil {
 		return nil, fmt.Errorf("isolate: patching engine: %w", err)
@@ -258,6 +262,10 @@ func (e *Engine) takeSnapshot(ctx context.Context) error {
 	e.sp = v.sp.Get()
 	return err
 }
+
+// ErrUnsupportedOS is returned by NewEngine (and Default) on systems other
+// than Linux.
+var ErrUnsupportedOS = &step.Error{Code: step.CodeUnavailable, Message: "the isolate needs Linux (mmap, mincore and per-thread CPU clocks)"}
 
 // Options are per-execution settings other than limits.
 type Options struct {
