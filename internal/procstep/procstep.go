@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -52,9 +51,6 @@ const StepCPUs = 2
 
 // diagTail bounds the stdout/stderr kept for diagnostics.
 const diagTail = 16 << 10
-
-// esmPattern detects an ES module: a top-level import or export statement.
-var esmPattern = regexp.MustCompile(`(?m)^\s*(import\s*[\w{*'"]|export\s)`)
 
 // newProxy builds the egress proxy for Net "proxy"; set by proxy.go when
 // the egress package is available.
@@ -113,7 +109,7 @@ func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.R
 	if name == "" {
 		name = "step.js"
 	}
-	esm := esmPattern.MatchString(s.Source)
+	esm := step.IsModule(s.Source)
 	base := strings.TrimSuffix(path.Base(filepath.ToSlash(name)), path.Ext(name))
 	if base == "" || base == "." || strings.HasPrefix(base, ".airlock") {
 		base = "step"

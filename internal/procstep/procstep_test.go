@@ -279,3 +279,13 @@ func TestRunnerTampering(t *testing.T) {
 	_, err = run(t, forge(`{"t":"result","v":`), "null", step.Limits{}, Options{})
 	wantCode(t, err, step.CodeBadStep)
 }
+
+// A script whose line starts with an identifier beginning "import" is a
+// script, in this mode as in the isolate (one detector: step.IsModule).
+func TestScriptNotMistakenForModule(t *testing.T) {
+	needNode(t)
+	res, err := run(t, "let importantTotal = 0\nimportantTotal = inputs.a + 1\nimportantTotal", `{"a":41}`, step.Limits{}, Options{})
+	if err != nil || string(res.Output) != "42" {
+		t.Fatalf("got %s, %v", res.Output, err)
+	}
+}
