@@ -45,9 +45,11 @@ func (e *Engine) Run(ctx context.Context, s step.Step, lim step.Limits, opt Opti
 	}
 
 	v := &vm{e: e, lim: lim, logs: opt.Logs, freeze: opt.Timing == TimingFreeze, wallStart: time.Now(), caps: opt.Capabilities}
-	var cancelCaps context.CancelFunc
-	v.capCtx, cancelCaps = context.WithCancel(ctx)
-	defer cancelCaps()
+	if len(v.caps) > 0 { // the context capability calls run under ends with the step
+		var cancelCaps context.CancelFunc
+		v.capCtx, cancelCaps = context.WithCancel(ctx)
+		defer cancelCaps()
+	}
 	w := newWatchdog(v, lim)
 	defer w.stop()
 	if ctx.Done() != nil {
@@ -102,7 +104,7 @@ func (v *vm) execute(ctx context.Context, src, filename string, input []byte, w 
 		// not the step.
 		if se := (*step.Error)(nil); errors.As(err, &se) && se.Code == step.CodeStepThrew &&
 			(se.Name == "" && (se.Message == "Uncaught null" || se.Message == "Uncaught [uninitialized]") ||
-				se.Message == "uncaught exception that could not be described") && v.heapExhausted(vctx) {
+				se.Message == msgUndescribed) && v.heapExhausted(vctx) {
 			return step.Result{}, step.Errorf(step.CodeMemoryLimit, "memory limit of %d bytes exceeded", v.lim.MemoryBytes)
 		}
 		return step.Result{}, err
@@ -330,6 +332,10 @@ func (v *vm) checkException(ctx context.Context, val uint32) error {
 	return v.report(ctx, e)
 }
 
+// msgUndescribed is the message of an exception the driver could not
+// describe (typically for lack of memory: see execute).
+const msgUndescribed = "uncaught exception that could not be described"
+
 // report hands an exception value to the driver, which describes it.
 func (v *vm) report(ctx context.Context, exc uint32) error {
 	// Not drive: the driver's fail catches everything, and an exception
@@ -340,7 +346,7 @@ func (v *vm) report(ctx context.Context, exc uint32) error {
 	}
 	_, err = v.callFunc(ctx, v.e.driver, op, exc)
 	if err == nil && !v.done {
-		v.done, v.ok, v.payload = true, false, []byte(`{"name":"Error","message":"uncaught exception that could not be described"}`)
+		v.done, v.ok, v.payload = true, false, []byte(`{"name":"Error","message":"`+msgUndescribed+`"}`)
 	}
 	return err
 }
