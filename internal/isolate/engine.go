@@ -161,7 +161,8 @@ func (e *Engine) acquire(ctx context.Context, size int) (*instance, error) {
 // never grew its memory is reset to the snapshot state and kept: its
 // memory restored page for page (memPool.reset), its one mutable global
 // (__stack_pointer, the only one the engine has, with no instruction able
-// to write its table: see wasmpatch.Inspect) and the loop budget restored.
+// to write its table: TestResetCoversAllMutableState checks both) and the
+// loop budget restored.
 // It is then indistinguishable from a new instance. Any other instance is
 // closed and its memory recycled.
 func (e *Engine) release(in *instance, clean bool) {
