@@ -74,12 +74,13 @@ func (m *mmapMemory) Free() { m.pool.put(m.region, m.used) }
 // # Security
 //
 // Returning a region restores it completely before anyone can reuse it:
-// every page with image content is copied back; every other page the
-// execution may have touched (those mincore reports resident) is zeroed;
-// pages never touched are untouched anonymous memory, which the kernel
-// guarantees reads as zero. Beyond the image, used memory is zeroed or
-// released with MADV_DONTNEED. Nothing of one execution is visible to the
-// next.
+// every page with image content is copied back; every other page is
+// zeroed if mincore reports it resident, and otherwise released with
+// MADV_DONTNEED, because "not resident" means either never touched or
+// touched and since swapped out, and only the release discards a swapped
+// page (on an untouched range it costs almost nothing). Released anonymous
+// memory reads as zero. Beyond the image, used memory is zeroed or
+// released the same way. Nothing of one execution is visible to the next.
 type memPool struct {
 	size  int
 	image *snapshotImage
@@ -140,12 +141,35 @@ func (p *memPool) reset(r []byte, used int) error {
 	if err := mincore(r[:img.len], p.vec); err != nil {
 		return err
 	}
+	// Resident zero-image pages are cleared in place (they stay mapped for
+	// the next step); runs of non-resident ones are released.
+	run := -1 // first page of the current non-resident run
+	release := func(end int) error {
+		if run < 0 {
+			return nil
+		}
+		err := unix.Madvise(r[run*ps:end*ps], unix.MADV_DONTNEED)
+		run = -1
+		return err
+	}
+	prev := -2
 	for _, pg := range img.zero {
+		if pg != prev+1 { // the zero pages are not contiguous here
+			if err := release(prev + 1); err != nil {
+				return err
+			}
+		}
+		prev = pg
 		if p.vec[pg]&1 != 0 {
+			if err := release(pg); err != nil {
+				return err
+			}
 			clear(r[pg*ps : (pg+1)*ps])
+		} else if run < 0 {
+			run = pg
 		}
 	}
-	return nil
+	return release(prev + 1)
 }
 
 func (p *memPool) put(r []byte, used int) {

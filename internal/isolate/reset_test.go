@@ -31,3 +31,35 @@ func TestResetCoversAllMutableState(t *testing.T) {
 		t.Fatal("__stack_pointer or the loop budget is not an exported mutable global")
 	}
 }
+
+// After a step dirties some pages (content pages and zero pages) and leaves
+// others untouched, reset makes the region equal to the snapshot image byte
+// for byte: cleared or released zero pages read as zero, and no release
+// ever reaches a page with image content.
+func TestPoolResetRestoresImageExactly(t *testing.T) {
+	e := testEngine(t)
+	p := e.pool(32 << 20)
+	r, err := p.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := e.image
+	ps := img.pageSize
+	for i, pg := range img.zero { // dirty every third zero page
+		if i%3 == 0 {
+			r[pg*ps+7] = 0xA5
+		}
+	}
+	for _, pg := range img.nonZero {
+		r[pg*ps] ^= 0xFF
+	}
+	if err := p.reset(r, img.len); err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < img.len; off++ {
+		if r[off] != img.b[off] {
+			t.Fatalf("byte %d (page %d) = %#x after reset, image has %#x", off, off/ps, r[off], img.b[off])
+		}
+	}
+	p.put(r, img.len)
+}
