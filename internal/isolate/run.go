@@ -24,24 +24,9 @@ import (
 // so that the thread's CPU clock measures the step's CPU time; it is
 // unlocked while the step waits on timers.
 func (e *Engine) Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.Result, error) {
-	if err := lim.Validate(); err != nil {
+	s, lim, err := step.Prepare(s, lim)
+	if err != nil {
 		return step.Result{}, err
-	}
-	lim = lim.WithDefaults()
-	input := s.Input
-	if len(input) == 0 {
-		input = json.RawMessage("null")
-	}
-	if len(input) > lim.MaxPayloadBytes {
-		return step.Result{}, &step.Error{Code: step.CodePayloadTooLarge,
-			Message: fmt.Sprintf("input is %d bytes, over the %d-byte payload limit", len(input), lim.MaxPayloadBytes)}
-	}
-	if !json.Valid(input) {
-		return step.Result{}, step.Errorf(step.CodeInvalidConfig, "input is not valid JSON")
-	}
-	filename := s.Filename
-	if filename == "" {
-		filename = "step.js"
 	}
 
 	v := &vm{e: e, lim: lim, logs: opt.Logs, freeze: opt.Timing == TimingFreeze, wallStart: time.Now(), caps: opt.Capabilities}
@@ -58,7 +43,7 @@ func (e *Engine) Run(ctx context.Context, s step.Step, lim step.Limits, opt Opti
 	}
 
 	w.resume()
-	res, err := v.execute(ctx, s.Source, filename, input, w)
+	res, err := v.execute(ctx, s.Source, s.Filename, s.Input, w)
 	w.pause()
 	v.usage.CPUTime = w.used()
 	v.usage.WallTime = time.Since(v.wallStart)

@@ -69,12 +69,9 @@ var newProxy func() (jail.ProxyServer, func(), error)
 // where known.
 func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.Result, error) {
 	var res step.Result
-	if err := lim.Validate(); err != nil {
+	s, lim, err := step.Prepare(s, lim)
+	if err != nil {
 		return res, err
-	}
-	lim = lim.WithDefaults()
-	if len(s.Input) > lim.MaxPayloadBytes {
-		return res, step.Errorf(step.CodePayloadTooLarge, "input is %d bytes, over the %d-byte payload limit", len(s.Input), lim.MaxPayloadBytes)
 	}
 	netMode := jail.NetNone
 	switch opt.Net {
@@ -91,7 +88,7 @@ func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.R
 	if node == "" {
 		node = "node"
 	}
-	node, err := exec.LookPath(node)
+	node, err = exec.LookPath(node)
 	if err != nil {
 		return res, &step.Error{Code: step.CodeUnavailable, Message: "SANDBOX_PROCESS needs Node.js: " + err.Error(), Err: err}
 	}
@@ -106,9 +103,6 @@ func Run(ctx context.Context, s step.Step, lim step.Limits, opt Options) (step.R
 		return res, internal(err)
 	}
 	name := s.Filename
-	if name == "" {
-		name = "step.js"
-	}
 	esm := step.IsModule(s.Source)
 	base := strings.TrimSuffix(path.Base(filepath.ToSlash(name)), path.Ext(name))
 	if base == "" || base == "." || strings.HasPrefix(base, ".airlock") {

@@ -289,3 +289,11 @@ func TestScriptNotMistakenForModule(t *testing.T) {
 		t.Fatalf("got %s, %v", res.Output, err)
 	}
 }
+
+// Both modes check a step's input the same way (step.Prepare): input that
+// is not JSON is a configuration error, not something the step threw.
+func TestInvalidInputIsConfigError(t *testing.T) {
+	needNode(t)
+	_, err := run(t, "inputs", "{not json", step.Limits{}, Options{})
+	wantCode(t, err, step.CodeInvalidConfig)
+}

@@ -79,3 +79,20 @@ func TestParseMode(t *testing.T) {
 		t.Errorf("unknown mode: %v", err)
 	}
 }
+
+func TestPrepare(t *testing.T) {
+	s, lim, err := Prepare(Step{Source: "1"}, Limits{})
+	if err != nil || string(s.Input) != "null" || s.Filename != "step.js" || lim.MaxPayloadBytes != DefaultPayloadBytes {
+		t.Fatalf("defaults: %+v %+v %v", s, lim, err)
+	}
+	if _, _, err := Prepare(Step{Input: []byte("{bad")}, Limits{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("invalid JSON: %v", err)
+	}
+	big := Step{Input: []byte(`"` + strings.Repeat("x", 2000) + `"`)}
+	if _, _, err := Prepare(big, Limits{MaxPayloadBytes: 1024}); !errors.Is(err, ErrPayloadTooLarge) {
+		t.Errorf("oversized input: %v", err)
+	}
+	if _, _, err := Prepare(Step{}, Limits{MemoryBytes: 1}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("bad limits: %v", err)
+	}
+}
